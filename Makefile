@@ -1,0 +1,63 @@
+# The course in two commands: `make lab` (set up, then open JupyterLab) and `make test`
+# (set up, then run every test, nbval included). Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+PYTEST_WORKERS ?= 2
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
+
+.PHONY: help setup lab test test-fast nbval refresh anim bench lint format lock clean
+
+help:
+	@echo "make lab      set up .venv, then open the course in JupyterLab (127.0.0.1, with a token)"
+	@echo "make test     set up .venv, then run every test: course_utils, hygiene, nbval (strict)"
+	@echo "make refresh  re-execute every notebook top to bottom and store its outputs (atomic)"
+	@echo "make anim     regenerate the GIFs in anim/ (deterministic, atomic)"
+	@echo "make bench    print measured speed ratios against PyTorch"
+	@echo "make lint     ruff check and format check"
+
+# .venv is (re)built when missing or older than the pins.
+$(STAMP): pyproject.toml constraints.txt tools/setup_venv.sh
+	@PYTHON=$(PYTHON) VENV=$(VENV) tools/setup_venv.sh
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(CURDIR) \
+		notebooks/01_standard_vs_atrous.ipynb
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(NBVAL) tests notebooks
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+
+nbval: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(NBVAL) notebooks
+
+refresh: $(STAMP)
+	$(PY) tools/refresh.py notebooks/*.ipynb
+
+anim: $(STAMP)
+	$(PY) -m course_utils.anim anim
+
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check course_utils tests tools benchmarks notebooks
+	$(VENV)/bin/ruff format --check course_utils tests tools benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format course_utils tests tools benchmarks
+	$(VENV)/bin/ruff check --fix course_utils tests tools benchmarks
+
+# Re-lock every transitive dependency after changing a pin in pyproject.toml.
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | sed -E 's/\+cpu$$//' | grep -v '^course-utils' > constraints.txt
+
+clean:
+	rm -rf $(VENV) $(VENV)-install.log .hypothesis

@@ -1,0 +1,120 @@
+"""course_utils: the support package of the dilated-convolutions course.
+
+``import course_utils`` is light: it imports NumPy-free code only. Submodules load on first use
+(``course_utils.conv``, ``course_utils.receptive_field``, ...); the ones that need PyTorch
+(``probe``, ``blocks``) or TensorFlow (``tf_bridge``) import their framework then, not before.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+# TensorFlow reads these once, when it is first imported; set them before anything can import it.
+# TF_CPP_MIN_LOG_LEVEL=3 hides the C++ INFO/WARNING lines; TF 2.21 still prints the oneDNN notice
+# unless oneDNN custom ops are off, so stored notebook outputs would carry stderr without the second.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+__version__ = "0.1.0"
+
+SEED = 0
+
+_SUBMODULES = (
+    "anim",
+    "blocks",
+    "conv",
+    "exercises",
+    "images",
+    "plotting",
+    "probe",
+    "receptive_field",
+    "sequences",
+    "tf_bridge",
+    "timing",
+    "widgets",
+)
+
+__all__ = ["SEED", "max_abs_diff", "setup", *_SUBMODULES]
+
+# The plot style of the seeds (white figures, readable titles), kept small for PNGs in notebooks.
+PLOT_STYLE: dict[str, Any] = {
+    "figure.facecolor": "white",
+    "figure.figsize": (6.0, 3.6),
+    "figure.dpi": 90,
+    "savefig.dpi": 90,
+    "legend.fontsize": "medium",
+    "axes.titlesize": "medium",
+    "axes.labelsize": "medium",
+    "xtick.labelsize": "small",
+    "ytick.labelsize": "small",
+    "image.interpolation": "none",
+}
+
+
+def setup(seed: int = SEED, *, plots: bool = True) -> None:
+    """First call of every notebook: seed every generator, set the plot style, quiet the frameworks.
+
+    Seeds Python's ``random``, NumPy's global generator, and PyTorch / TensorFlow when they are
+    installed (without importing a framework that is not installed). ``plots=False`` leaves
+    matplotlib untouched.
+    """
+    import random
+    import warnings
+
+    import numpy as np
+
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- learners and third-party code still use the global generator
+    np.set_printoptions(precision=4, suppress=True, linewidth=100)
+    if _installed("torch"):
+        import torch
+
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    if _installed("tensorflow") and "tensorflow" in sys.modules:
+        # Only seed TensorFlow if a chapter already imported it: importing it costs seconds.
+        sys.modules["tensorflow"].random.set_seed(seed)
+    if plots:
+        import matplotlib as mpl
+
+        mpl.rcParams.update(PLOT_STYLE)
+    # A known third-party notice with nothing to teach: ipywidgets' jupyter_client datetime warning.
+    warnings.filterwarnings("ignore", message=".*datetime.datetime.utcnow.*", category=DeprecationWarning)
+
+
+def max_abs_diff(a: Any, b: Any, decimals: int = 10) -> float:
+    """``max |a - b|`` rounded to ``decimals`` places: a difference that prints the same on every CPU.
+
+    Two computations of the same sum in another order differ in the last bits (about 1e-16 relative
+    in float64, 1e-7 in float32), and by how much depends on the BLAS and the CPU. Rounding keeps
+    the printed check stable while any real difference still shows. Shapes must match exactly.
+    """
+    import numpy as np
+
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
+    return round(diff, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    return name in sys.modules or importlib.util.find_spec(name) is not None
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES))

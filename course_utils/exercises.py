@@ -1,0 +1,137 @@
+"""Checkers for the "Check yourself" exercises.
+
+Each checker calls the learner's function on hidden cases, compares with the course's reference
+implementation and prints one line: that every case passes, or the first case that does not and
+why (wrong value, wrong shape, an exception). Cases come from a fixed seed, so the printed verdict
+is the same on every machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+PASS = "PASS"
+FAIL = "NOT YET"
+
+
+def _call_repr(name: str, args: tuple, kwargs: dict) -> str:
+    def short(value: Any) -> str:
+        if isinstance(value, np.ndarray):
+            return f"array(shape={value.shape})" if value.size > 12 else np.array2string(value, separator=", ")
+        return repr(value)
+
+    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
+    if isinstance(expected, np.ndarray):
+        if got is None:
+            return False, "returned None, expected an array"
+        got = np.asarray(got)
+        if got.shape != expected.shape:
+            return False, f"returned shape {got.shape}, expected {expected.shape}"
+        if not np.allclose(got, expected, atol=atol, rtol=0):
+            return False, f"values differ by up to {float(np.max(np.abs(got - expected))):.3g}"
+        return True, ""
+    if isinstance(expected, tuple):
+        ok = isinstance(got, tuple | list) and tuple(got) == expected
+        return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+    ok = got == expected and type(got) is not bool
+    return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+
+
+def check_cases(
+    name: str,
+    learner: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Iterable[tuple[tuple, dict]],
+    *,
+    atol: float = 1e-6,
+    expect_errors: Iterable[tuple[tuple, dict, type[Exception]]] = (),
+) -> bool:
+    """Run ``learner`` and ``reference`` on every case; print one verdict line; return whether all pass.
+
+    The ``check_*`` functions of the chapters wrap this and return None, so a notebook cell shows
+    the verdict line only.
+    """
+    if not callable(learner):
+        print(f"{FAIL}: expected a function for {name}, got {type(learner).__name__}")
+        return False
+    cases = list(cases)
+    error_cases = list(expect_errors)
+    total = len(cases) + len(error_cases)
+    for args, kwargs in cases:
+        expected = reference(*args, **kwargs)
+        try:
+            got = learner(*args, **kwargs)
+        except Exception as exc:  # the learner's bug is the thing to report
+            print(f"{FAIL}: {_call_repr(name, args, kwargs)} raised {type(exc).__name__}: {exc}")
+            return False
+        ok, why = _same(got, expected, atol)
+        if not ok:
+            print(f"{FAIL}: {_call_repr(name, args, kwargs)} {why}")
+            return False
+    for args, kwargs, error in error_cases:
+        try:
+            got = learner(*args, **kwargs)
+        except error:
+            continue
+        except Exception as exc:
+            print(
+                f"{FAIL}: {_call_repr(name, args, kwargs)} should raise {error.__name__}, raised {type(exc).__name__}"
+            )
+            return False
+        print(f"{FAIL}: {_call_repr(name, args, kwargs)} should raise {error.__name__}, returned {got!r}")
+        return False
+    print(f"{PASS}: all {total} hidden cases of {name} agree with the reference.")
+    return True
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(2024)
+
+
+# Chapter 1 ------------------------------------------------------------------------------------
+
+
+def check_effective_kernel_size(learner: Callable[[int, int], int]) -> None:
+    """Exercise: ``effective_kernel_size(k, d)``, the span of a k-tap kernel at dilation d."""
+    from .conv import effective_kernel_size
+
+    cases = [((k, d), {}) for k in (1, 2, 3, 5, 7) for d in (1, 2, 3, 6)]
+    check_cases("effective_kernel_size", learner, effective_kernel_size, cases)
+
+
+def check_conv_output_size(learner: Callable[..., int]) -> None:
+    """Exercise: ``conv_output_size(n, k, stride, padding, dilation)`` with symmetric int padding."""
+    from .conv import conv_output_size
+
+    rng = _rng()
+    cases = []
+    while len(cases) < 30:
+        n, k, s, p, d = (
+            int(v)
+            for v in (
+                rng.integers(1, 40),
+                rng.integers(1, 6),
+                rng.integers(1, 4),
+                rng.integers(0, 4),
+                rng.integers(1, 5),
+            )
+        )
+        if (k - 1) * d + 1 <= n + 2 * p:
+            cases.append(((n, k, s, p, d), {}))
+    check_cases("conv_output_size", learner, conv_output_size, cases)
+
+
+def check_dilate_kernel_1d(learner: Callable[[np.ndarray, int], np.ndarray]) -> None:
+    """Exercise: insert d - 1 zeros between the taps of a 1D kernel."""
+    from .conv import dilate_kernel
+
+    rng = _rng()
+    cases = [((rng.integers(-9, 10, size=k).astype(float), d), {}) for k in (1, 2, 3, 4) for d in (1, 2, 3)]
+    check_cases("dilate_kernel_1d", learner, dilate_kernel, cases)

@@ -1,0 +1,154 @@
+"""Figures shared by several chapters. Every plot gets a title, axis labels and a colour bar."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._checks import check_int
+from .conv import dilate_kernel, effective_kernel_size
+
+TAP_COLOUR = "#1f77b4"
+
+
+def _grid_lines(ax, rows: int, cols: int) -> None:
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color="0.6", linewidth=0.6)
+    ax.tick_params(which="minor", length=0)
+
+
+def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2, 4)):
+    """The kernel with holes: a k x k kernel drawn at its dilated positions for each rate.
+
+    Filled cells are the k*k weights; white cells are the zeros a dilated kernel skips. Every panel
+    is drawn on the grid of the largest rate so the spans compare at one scale.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    k = check_int("kernel_size", kernel_size)
+    rates = [check_int("dilation", d) for d in dilations]
+    biggest = effective_kernel_size(k, max(rates))
+    fig, axes = plt.subplots(1, len(rates), figsize=(3.0 * len(rates), 3.3), squeeze=False)
+    for ax, d in zip(axes[0], rates, strict=True):
+        taps = dilate_kernel(np.ones((k, k)), d)
+        span = taps.shape[0]
+        canvas = np.full((biggest, biggest), np.nan)
+        start = (biggest - span) // 2
+        canvas[start : start + span, start : start + span] = taps
+        ax.imshow(canvas, cmap=ListedColormap(["white", TAP_COLOUR]), vmin=0, vmax=1)
+        ax.add_patch(plt.Rectangle((start - 0.5, start - 0.5), span, span, fill=False, ec="crimson", lw=1.5))
+        _grid_lines(ax, biggest, biggest)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"d = {d}: {k}x{k} weights span {span}x{span}")
+        ax.set_xlabel(f"{k * k} weights, {span * span - k * k} holes")
+    fig.suptitle(f"A {k}x{k} kernel at dilation {', '.join(map(str, rates))} (red: its span)")
+    fig.tight_layout()
+    return fig
+
+
+def show_images(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str],
+    *,
+    suptitle: str = "",
+    cmap: str | Sequence[str] = "gray",
+    colorbar: bool = True,
+    symmetric: bool | Sequence[bool] = False,
+    ncols: int | None = None,
+    size: float = 2.8,
+):
+    """A row (or grid) of images with titles and colour bars.
+
+    ``cmap`` and ``symmetric`` are one value for all panels or one per panel; ``symmetric`` centres
+    the colour scale on 0 (for signed responses such as edge maps).
+    """
+    import matplotlib.pyplot as plt
+
+    if len(images) != len(titles):
+        raise ValueError(f"images and titles must have the same length, got {len(images)} and {len(titles)}")
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.6, size * nrows + 0.5), squeeze=False)
+    for ax in axes.flat[len(images) :]:
+        ax.axis("off")
+    cmaps = [cmap] * len(images) if isinstance(cmap, str) else list(cmap)
+    symmetric_flags = [symmetric] * len(images) if isinstance(symmetric, bool) else list(symmetric)
+    for ax, image, title, cmap, symmetric in zip(axes.flat, images, titles, cmaps, symmetric_flags, strict=False):
+        image = np.asarray(image)
+        if symmetric:
+            bound = float(np.abs(image).max()) or 1.0
+            shown = ax.imshow(image, cmap=cmap, vmin=-bound, vmax=bound)
+        else:
+            shown = ax.imshow(image, cmap=cmap)
+        ax.set_title(title)
+        ax.set_xlabel(f"{image.shape[1]} px")
+        ax.set_ylabel(f"{image.shape[0]} px")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if colorbar:
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_signal_taps(signal: Sequence[float], kernel_size: int, dilations: Sequence[int], position: int = 0):
+    """One row per dilation: the samples a kernel reads for output ``position`` (valid padding)."""
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(signal, dtype=float)
+    fig, axes = plt.subplots(len(dilations), 1, figsize=(7, 1.5 * len(dilations) + 0.4), sharex=True, squeeze=False)
+    for ax, d in zip(axes[:, 0], dilations, strict=True):
+        taps = position + d * np.arange(kernel_size)
+        if taps[-1] >= len(x):
+            raise ValueError(f"position={position} with dilation {d} reads past the signal of length {len(x)}")
+        ax.stem(np.arange(len(x)), x, linefmt="0.75", markerfmt="o", basefmt="0.8")
+        ax.plot(taps, x[taps], "o", ms=11, mfc="none", mec="crimson", mew=2, label="read by the kernel")
+        ax.axvspan(taps[0] - 0.4, taps[-1] + 0.4, color="crimson", alpha=0.08)
+        ax.set_ylabel("x[t]")
+        ax.set_title(f"d = {d}: taps at t = {', '.join(map(str, taps))} (span {taps[-1] - taps[0] + 1})")
+        ax.legend(loc="upper left", fontsize="small")
+    axes[-1, 0].set_xlabel("t (sample index)")
+    axes[-1, 0].set_xticks(np.arange(len(x)))
+    fig.tight_layout()
+    return fig
+
+
+def plot_maps(
+    maps: Sequence[np.ndarray],
+    titles: Sequence[str],
+    *,
+    suptitle: str = "",
+    cmap: str = "Blues",
+    ncols: int | None = None,
+    size: float = 2.6,
+    annotate: bool = False,
+):
+    """Gradient or path-count maps side by side, each with its own colour bar (white = 0)."""
+    import matplotlib.pyplot as plt
+
+    ncols = ncols or len(maps)
+    nrows = -(-len(maps) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.8, size * nrows + 0.6), squeeze=False)
+    for ax in axes.flat[len(maps) :]:
+        ax.axis("off")
+    for ax, grid, title in zip(axes.flat, maps, titles, strict=False):
+        grid = np.asarray(grid, dtype=float)
+        shown = ax.imshow(grid, cmap=cmap, vmin=0)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if annotate and grid.shape[0] <= 15:
+            for (i, j), value in np.ndenumerate(grid):
+                if value:
+                    ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=6)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

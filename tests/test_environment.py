@@ -1,0 +1,45 @@
+"""One set of pins: pyproject.toml, environment.yml and constraints.txt agree."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pins(lines):
+    pins = {}
+    for line in lines:
+        line = line.strip().strip("-").strip()
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;#]+)", line)
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return pins
+
+
+def _pyproject_pins():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"])
+    for group in project["optional-dependencies"].values():
+        lines += group
+    assert all("==" in line for line in lines), "every dependency is pinned exactly"
+    return _pins(lines)
+
+
+def test_environment_yml_has_the_same_pins_as_pyproject():
+    text = (ROOT / "environment.yml").read_text()
+    env_pins = _pins(line for line in text.splitlines() if line.strip().startswith("- ") and "==" in line)
+    assert env_pins == _pyproject_pins()
+    assert re.search(r"^\s*- python=3\.11\s*$", text, re.M)
+
+
+def test_constraints_lock_the_direct_pins():
+    locked = _pins((ROOT / "constraints.txt").read_text().splitlines())
+    for name, version in _pyproject_pins().items():
+        assert locked.get(name) == version, f"{name}: pyproject {version}, constraints {locked.get(name)}"
+
+
+def test_python_version_is_311_everywhere():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.12"
+    assert "PYTHON ?= python3.11" in (ROOT / "Makefile").read_text()

@@ -1,0 +1,48 @@
+"""The exercise checkers accept the worked solutions and explain what is wrong otherwise."""
+
+import numpy as np
+
+from course_utils import exercises
+
+
+def test_chapter1_checkers_pass_correct_solutions(capsys):
+    exercises.check_effective_kernel_size(lambda k, d: (k - 1) * d + 1)
+    exercises.check_conv_output_size(lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s + 1)
+
+    def dilate(w, d):
+        out = np.zeros((len(w) - 1) * d + 1)
+        out[::d] = w
+        return out
+
+    exercises.check_dilate_kernel_1d(dilate)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.startswith("PASS: all ") for line in lines)
+
+
+def test_checkers_name_the_first_failing_case(capsys):
+    exercises.check_effective_kernel_size(lambda k, d: k * d)  # the classic mistake
+    exercises.check_conv_output_size(lambda n, k, s, p, d: (n + 2 * p - k) // s + 1)  # forgot dilation
+    exercises.check_dilate_kernel_1d(lambda w, d: np.repeat(w, d))
+    exercises.check_effective_kernel_size(lambda k, d: 1 / 0)
+    exercises.check_effective_kernel_size("not a function")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "NOT YET: effective_kernel_size(1, 2) returned 2, expected 1"
+    assert out[1].startswith("NOT YET: conv_output_size(") and "expected" in out[1]
+    assert out[2].startswith("NOT YET: dilate_kernel_1d(") and "returned shape" in out[2]
+    assert out[3] == "NOT YET: effective_kernel_size(1, 1) raised ZeroDivisionError: division by zero"
+    assert out[4] == "NOT YET: expected a function for effective_kernel_size, got str"
+
+
+def test_check_cases_expected_errors(capsys):
+    def reference(x):
+        if x < 0:
+            raise ValueError("x")
+        return x
+
+    assert exercises.check_cases("f", reference, reference, [((1,), {})], expect_errors=[((-1,), {}, ValueError)])
+    assert not exercises.check_cases("f", lambda x: x, reference, [((1,), {})], expect_errors=[((-1,), {}, ValueError)])
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "PASS: all 2 hidden cases of f agree with the reference.",
+        "NOT YET: f(-1) should raise ValueError, returned -1",
+    ]
