@@ -135,3 +135,50 @@ def check_dilate_kernel_1d(learner: Callable[[np.ndarray, int], np.ndarray]) -> 
     rng = _rng()
     cases = [((rng.integers(-9, 10, size=k).astype(float), d), {}) for k in (1, 2, 3, 4) for d in (1, 2, 3)]
     check_cases("dilate_kernel_1d", learner, dilate_kernel, cases)
+
+
+# Chapter 2 ------------------------------------------------------------------------------------
+
+
+def _conv1d_valid(x: np.ndarray, w: np.ndarray, d: int) -> np.ndarray:
+    from .conv import conv1d
+
+    return conv1d(x, w, dilation=d)
+
+
+def check_dilated_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> None:
+    """Exercise: single-channel dilated cross-correlation, no padding, stride 1."""
+    rng = _rng()
+    cases = []
+    for length, k, d in [(10, 3, 1), (10, 3, 2), (12, 2, 5), (9, 1, 3), (16, 4, 3), (7, 3, 3), (20, 5, 2)]:
+        cases.append(((rng.integers(-5, 6, size=length).astype(float), rng.integers(-3, 4, size=k).astype(float), d), {}))
+    check_cases("dilated_conv1d", learner, _conv1d_valid, cases)
+
+
+def _same_padding(k: int, d: int) -> tuple[int, int]:
+    total = (k - 1) * d
+    return (total // 2, total - total // 2)
+
+
+def check_same_padding(learner: Callable[[int, int], tuple[int, int]]) -> None:
+    """Exercise: PyTorch's (before, after) split of 'same' padding for k taps at dilation d."""
+    cases = [((k, d), {}) for k in (1, 2, 3, 4, 5) for d in (1, 2, 3)]
+    check_cases("same_padding", learner, _same_padding, cases)
+
+
+def _tap_positions(i: int, k: int, d: int, s: int) -> tuple[int, ...]:
+    return tuple(i * s + j * d for j in range(k))
+
+
+def check_tap_positions(learner: Callable[[int, int, int, int], Iterable[int]]) -> None:
+    """Exercise: the padded-input indices that output i reads (k taps, dilation d, stride s)."""
+    cases = [((i, k, d, s), {}) for i in (0, 1, 5) for k in (1, 3) for d in (1, 2, 4) for s in (1, 2)]
+
+    def as_tuple(*args: int) -> Any:
+        got = learner(*args)
+        try:
+            return tuple(int(v) for v in got)
+        except TypeError:
+            return got  # reported as it is: "returned None, expected (0,)"
+
+    check_cases("tap_positions", as_tuple, _tap_positions, cases)

@@ -46,3 +46,19 @@ def test_check_cases_expected_errors(capsys):
         "PASS: all 2 hidden cases of f agree with the reference.",
         "NOT YET: f(-1) should raise ValueError, returned -1",
     ]
+
+
+def test_chapter2_checkers(capsys):
+    from course_utils.conv import conv1d
+
+    exercises.check_dilated_conv1d(lambda x, w, d: conv1d(x, w, dilation=d))
+    exercises.check_same_padding(lambda k, d: ((k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2))
+    exercises.check_tap_positions(lambda i, k, d, s: [i * s + j * d for j in range(k)])
+    exercises.check_dilated_conv1d(lambda x, w, d: conv1d(x, w[::-1], dilation=d))  # a true convolution: flipped
+    exercises.check_same_padding(lambda k, d: ((k - 1) * d - (k - 1) * d // 2, (k - 1) * d // 2))  # TF-like swap
+    exercises.check_tap_positions(lambda i, k, d, s: None)
+    out = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("PASS") for line in out[:3])
+    assert out[3].startswith("NOT YET: dilated_conv1d(") and "values differ" in out[3]
+    assert out[4] == "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1)"
+    assert out[5] == "NOT YET: tap_positions(0, 1, 1, 1) returned None, expected (0,)"
