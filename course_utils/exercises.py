@@ -151,7 +151,8 @@ def check_dilated_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], np.nda
     rng = _rng()
     cases = []
     for length, k, d in [(10, 3, 1), (10, 3, 2), (12, 2, 5), (9, 1, 3), (16, 4, 3), (7, 3, 3), (20, 5, 2)]:
-        cases.append(((rng.integers(-5, 6, size=length).astype(float), rng.integers(-3, 4, size=k).astype(float), d), {}))
+        signal = rng.integers(-5, 6, size=length).astype(float)
+        cases.append(((signal, rng.integers(-3, 4, size=k).astype(float), d), {}))
     check_cases("dilated_conv1d", learner, _conv1d_valid, cases)
 
 
