@@ -22,7 +22,7 @@ def test_import_leaves_heavy_frameworks_unimported():
     assert json.loads(out) == []
 
 
-@pytest.mark.parametrize("module", ["conv"])
+@pytest.mark.parametrize("module", ["conv", "receptive_field", "sequences"])
 def test_numpy_only_modules_import_no_framework(module):
     out = _fresh_python(
         f"import sys, json, course_utils.{module};"

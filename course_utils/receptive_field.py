@@ -1,0 +1,269 @@
+"""Receptive fields of convolution stacks, computed exactly and without a framework (NumPy only).
+
+Three views of "which inputs reach one output":
+
+- ``receptive_field(layers)``: the closed forms of Araujo et al. (2019, Distill) for the size and
+  effective stride of a stack, with each layer's kernel replaced by its dilated span
+  ``k_eff = d (k - 1) + 1``.
+- ``path_counts(dilations)``: for a stack of all-ones kernels on an unbounded input, the number of
+  paths from each input offset to the centre output. Zero marks a *hole*: an offset inside the
+  receptive field that no path reaches (the gridding problem).
+- ``gradient_map(dilations, size)``: the same on a finite ``size x size`` image with zero 'same'
+  padding, which is exactly what the seeds' PyTorch probe (gradient of the centre output pixel
+  w.r.t. the input) returns, truncation at the image edge included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._checks import check_dilations, check_int
+
+__all__ = [
+    "GriddingReport",
+    "LayerRF",
+    "ReceptiveField",
+    "describe",
+    "gradient_map",
+    "has_gridding",
+    "hdc_max_distance",
+    "holes",
+    "path_counts",
+    "receptive_field",
+    "report_table",
+]
+
+
+@dataclass(frozen=True)
+class LayerRF:
+    """One row of the per-layer table: the layer, and the stack's receptive field after it."""
+
+    index: int
+    kernel_size: int
+    stride: int
+    dilation: int
+    effective_kernel_size: int
+    size: int  # receptive-field size of the stack up to and including this layer
+    stride_product: int  # effective stride (jump) of the stack up to and including this layer
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive-field size and effective stride of a stack, with the per-layer table."""
+
+    size: int
+    stride: int
+    layers: tuple[LayerRF, ...]
+
+    def table(self) -> str:
+        rows = [f"{'layer':>5} {'k':>3} {'s':>3} {'d':>5} {'k_eff':>6} {'RF':>7} {'jump':>6}"]
+        for layer in self.layers:
+            rows.append(
+                f"{layer.index:>5} {layer.kernel_size:>3} {layer.stride:>3} {layer.dilation:>5} "
+                f"{layer.effective_kernel_size:>6} {layer.size:>7} {layer.stride_product:>6}"
+            )
+        return "\n".join(rows)
+
+
+def _parse_layer(index: int, spec: Any) -> tuple[int, int, int]:
+    where = f"layers[{index}]"
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"kernel_size", "stride", "dilation"}
+        if unknown or "kernel_size" not in spec:
+            raise ValueError(
+                f"{where} must have 'kernel_size' and optionally 'stride', 'dilation'; got keys {sorted(spec)}"
+            )
+        values = (spec["kernel_size"], spec.get("stride", 1), spec.get("dilation", 1))
+    elif isinstance(spec, Sequence) and not isinstance(spec, str):
+        if not 1 <= len(spec) <= 3:
+            raise ValueError(f"{where} must be (kernel_size[, stride[, dilation]]), got {spec!r}")
+        values = (*spec, 1, 1)[:3]
+    else:
+        raise TypeError(f"{where} must be a (kernel_size, stride, dilation) tuple or a dict, got {spec!r}")
+    names = ("kernel_size", "stride", "dilation")
+    k, s, d = (check_int(f"{where}.{name}", v) for name, v in zip(names, values, strict=True))
+    return k, s, d
+
+
+def receptive_field(layers: Iterable[Any]) -> ReceptiveField:
+    """Receptive-field size and effective stride of a stack of convolution (or pooling) layers.
+
+    Each layer is ``(kernel_size, stride, dilation)`` (trailing entries default to 1) or a dict
+    with those keys. With ``k_eff = d (k - 1) + 1`` and ``S_l = s_1 ... s_l``:
+
+        size = 1 + sum_l (k_eff_l - 1) * S_{l-1},      stride = S_L
+
+    (Araujo, Norris & Sim 2019, eqs. for r_0 and S_0; padding does not change the size.)
+    """
+    parsed = [_parse_layer(i, spec) for i, spec in enumerate(layers)]
+    if not parsed:
+        raise ValueError("layers must not be empty")
+    size, jump, rows = 1, 1, []
+    for index, (k, s, d) in enumerate(parsed):
+        k_eff = d * (k - 1) + 1
+        size += (k_eff - 1) * jump
+        jump *= s
+        rows.append(LayerRF(index + 1, k, s, d, k_eff, size, jump))
+    return ReceptiveField(size=size, stride=jump, layers=tuple(rows))
+
+
+def _check_odd_kernel(kernel_size: Any) -> int:
+    k = check_int("kernel_size", kernel_size)
+    if k % 2 == 0:
+        raise ValueError(
+            f"kernel_size must be odd (a kernel centred on its output pixel, as 'same' padding "
+            f"places it), got kernel_size={k}"
+        )
+    return k
+
+
+def _half_width(dilations: tuple[int, ...], k: int) -> int:
+    return (k - 1) // 2 * sum(dilations)
+
+
+def path_counts(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
+    """Paths from each input offset ``-R..R`` to the centre output, for all-ones kernels, unbounded input.
+
+    Returns an integer array of length ``2R + 1`` with ``R = (k - 1)/2 * sum(d)``; entry ``R + u``
+    counts the ways to write ``u = sum_l t_l d_l`` with taps ``t_l`` in ``-(k-1)/2 .. (k-1)/2``.
+    The 2D map of a square ``k x k`` kernel is the outer product of this array with itself.
+    """
+    rates = check_dilations(dilations)
+    k = _check_odd_kernel(kernel_size)
+    half = (k - 1) // 2
+    counts = np.ones(1, dtype=np.int64)
+    for d in rates:
+        grown = np.zeros(len(counts) + 2 * half * d, dtype=np.int64)
+        for t in range(k):  # each tap shifts the current counts by t*d
+            grown[t * d : t * d + len(counts)] += counts
+        counts = grown
+    return counts
+
+
+def _truncated_counts_1d(rates: tuple[int, ...], k: int, size: int, centre: int) -> np.ndarray:
+    """Back-propagate a unit gradient from ``centre`` through the layers, inside [0, size) only."""
+    half = (k - 1) // 2
+    grad = np.zeros(size, dtype=np.int64)
+    grad[centre] = 1
+    for d in reversed(rates):
+        # output i reads inputs i + (t - half) d, t = 0..k-1; inputs outside the image are padding
+        new = np.zeros(size, dtype=np.int64)
+        for t in range(k):
+            shift = (t - half) * d
+            if abs(shift) >= size:
+                continue
+            if shift >= 0:
+                new[shift:] += grad[: size - shift]
+            else:
+                new[:shift] += grad[-shift:]
+        grad = new
+    return grad
+
+
+def gradient_map(dilations: Sequence[int], size: int, kernel_size: int = 3) -> np.ndarray:
+    """The seeds' gradient probe, computed exactly without PyTorch.
+
+    For a stack of ``kernel_size x kernel_size`` all-ones convolutions (no bias, zero 'same'
+    padding) on a ``size x size`` input, returns d(centre output)/d(input), the centre being
+    ``(size // 2, size // 2)``. Each entry is the number of paths from that input pixel to the
+    centre that stay inside the image at every layer (activations outside it are padding, not
+    computed, so paths through them do not count). Integer array of shape (size, size).
+    """
+    rates = check_dilations(dilations)
+    k = _check_odd_kernel(kernel_size)
+    size = check_int("size", size)
+    line = _truncated_counts_1d(rates, k, size, size // 2)
+    return np.outer(line, line)
+
+
+def holes(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
+    """Offsets ``u`` in ``-R..R`` (1D) that no path reaches: the gaps inside the receptive field.
+
+    In 2D with a square kernel, offset ``(u, v)`` is a hole exactly when ``u`` or ``v`` is a 1D hole.
+    """
+    counts = path_counts(dilations, kernel_size)
+    radius = (len(counts) - 1) // 2
+    return np.flatnonzero(counts == 0) - radius
+
+
+def has_gridding(dilations: Sequence[int], kernel_size: int = 3) -> bool:
+    """True when the stack leaves holes inside its receptive field (on an unbounded input)."""
+    return bool(len(holes(dilations, kernel_size)))
+
+
+def hdc_max_distance(dilations: Sequence[int], kernel_size: int = 3) -> int:
+    """M_2 of Wang et al. (2018, Hybrid Dilated Convolution): the design goal is ``M_2 <= kernel_size``.
+
+    ``M_n = r_n`` and ``M_i = max(M_{i+1} - 2 r_i, M_{i+1} - 2 (M_{i+1} - r_i), r_i)``, from the last
+    layer down to ``i = 2``. Limits, shown by exact hole counts in the tests: the criterion ignores
+    ``r_1`` (it assumes the first rate is 1), so (2, 3, 5) passes yet has holes; it is sufficient
+    but not necessary, so (1, 3, 1) fails yet has none; and it is stated for 3x3 kernels (for a
+    single layer, M_2 does not exist and ``r_1`` is returned).
+    """
+    rates = check_dilations(dilations)
+    _check_odd_kernel(kernel_size)
+    m = rates[-1]
+    for r in reversed(rates[1:-1]):
+        m = max(m - 2 * r, m - 2 * (m - r), r)
+    return m
+
+
+@dataclass(frozen=True)
+class GriddingReport:
+    """The numbers behind a gradient picture, for a stack of all-ones k x k kernels (unbounded input)."""
+
+    dilations: tuple[int, ...]
+    kernel_size: int
+    size: int  # receptive-field size (one side)
+    holes_1d: int
+    holes_2d: int
+    coverage: float  # fraction of the receptive field's pixels reached by at least one path
+    centre_weight: int
+    max_weight: int
+    centre_to_max: float
+    cv: float  # coefficient of variation of the 2D path counts over the receptive field (0 = uniform)
+    hdc_m2: int
+    hdc_ok: bool
+
+
+def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
+    """Receptive field, holes, centre-to-max weight, uniformity and HDC verdict of a dilation schedule."""
+    rates = check_dilations(dilations)
+    counts = path_counts(rates, kernel_size)
+    side = len(counts)
+    reached = int(np.count_nonzero(counts))
+    grid = np.outer(counts, counts).astype(np.float64)
+    centre = int(counts[side // 2]) ** 2
+    biggest = int(counts.max()) ** 2
+    m2 = hdc_max_distance(rates, kernel_size)
+    return GriddingReport(
+        dilations=rates,
+        kernel_size=int(kernel_size),
+        size=side,
+        holes_1d=side - reached,
+        holes_2d=side * side - reached * reached,
+        coverage=reached * reached / (side * side),
+        centre_weight=centre,
+        max_weight=biggest,
+        centre_to_max=centre / biggest,
+        cv=float(grid.std() / grid.mean()),
+        hdc_m2=m2,
+        hdc_ok=m2 <= kernel_size,
+    )
+
+
+def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -> str:
+    """A text table of ``describe`` for several named schedules (one row each)."""
+    header = f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}{'M2':>5}  HDC"
+    lines = [header, "-" * len(header)]
+    for name, rates in schedules.items():
+        r = describe(rates, kernel_size)
+        lines.append(
+            f"{name:<22}{str(r.dilations):<18}{r.size:>5}{r.holes_2d:>7}{r.coverage:>7.0%}"
+            f"{f'{r.centre_weight}/{r.max_weight}':>12}{r.cv:>6.2f}{r.hdc_m2:>5}  {'pass' if r.hdc_ok else 'fail'}"
+        )
+    return "\n".join(lines)
