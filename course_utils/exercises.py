@@ -40,7 +40,15 @@ def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
     if isinstance(expected, tuple):
         ok = isinstance(got, tuple | list) and tuple(got) == expected
         return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
-    ok = got == expected and type(got) is not bool
+    if isinstance(expected, float) and not isinstance(got, bool) and isinstance(got, int | float | np.number):
+        ok = abs(float(got) - expected) <= atol
+        return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+    if isinstance(expected, bool | np.bool_):
+        ok = isinstance(got, bool | np.bool_) and bool(got) == bool(expected)
+    elif isinstance(expected, list):
+        ok = isinstance(got, list | tuple | np.ndarray) and [int(v) for v in got] == expected
+    else:  # a number: True must not pass for 1
+        ok = not isinstance(got, bool | np.bool_) and got is not None and got == expected
     return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
 
 
@@ -183,3 +191,67 @@ def check_tap_positions(learner: Callable[[int, int, int, int], Iterable[int]]) 
             return got  # reported as it is: "returned None, expected (0,)"
 
     check_cases("tap_positions", as_tuple, _tap_positions, cases)
+
+
+# Chapters 4 and 5 -----------------------------------------------------------------------------
+
+_SCHEDULES = [(1,), (2,), (1, 1), (2, 2), (1, 2), (1, 2, 4), (2, 2, 2), (1, 1, 2, 3), (2, 3, 2, 3), (1, 3, 9),
+              (1, 2, 9), (2, 3, 5), (1, 3, 1), (3, 1), (4, 2, 1), (1, 2, 5, 9), (5, 5)]  # fmt: skip
+
+
+def _path_counts_list(dilations: tuple[int, ...]) -> list[int]:
+    from .receptive_field import path_counts
+
+    return path_counts(dilations).tolist()
+
+
+def check_path_counts(learner: Callable[[tuple[int, ...]], Iterable[int]]) -> None:
+    """Exercise: 1D path counts of a stack of 3-tap all-ones kernels (offsets -R..R)."""
+    cases = [((rates,), {}) for rates in _SCHEDULES]
+    check_cases("path_counts", learner, _path_counts_list, cases)
+
+
+def _centre_to_max(dilations: tuple[int, ...]) -> float:
+    from .receptive_field import describe
+
+    return describe(dilations).centre_to_max
+
+
+def check_centre_to_max(learner: Callable[[tuple[int, ...]], float]) -> None:
+    """Exercise: 2D centre paths / largest paths, for 3x3 all-ones kernels."""
+    cases = [((rates,), {}) for rates in _SCHEDULES]
+    check_cases("centre_to_max", learner, _centre_to_max, cases, atol=1e-9)
+
+
+def _has_holes(dilations: tuple[int, ...]) -> bool:
+    from .receptive_field import has_gridding
+
+    return has_gridding(dilations)
+
+
+def check_has_holes(learner: Callable[[tuple[int, ...]], bool]) -> None:
+    """Exercise: does a stack of 3x3 layers leave holes inside its receptive field? (exact)"""
+    cases = [((rates,), {}) for rates in _SCHEDULES]
+    check_cases("has_holes", learner, _has_holes, cases)
+
+
+def _fibonacci(n: int) -> list[int]:
+    from .sequences import fibonacci
+
+    return fibonacci(n)
+
+
+def check_fibonacci(learner: Callable[[int], Iterable[int]]) -> None:
+    """Exercise: the first n Fibonacci dilation rates, starting 1, 1."""
+    check_cases("fibonacci", learner, _fibonacci, [((n,), {}) for n in range(1, 13)])
+
+
+def _fastest(n: int) -> list[int]:
+    from .sequences import fastest_hole_free
+
+    return fastest_hole_free(n)
+
+
+def check_fastest_hole_free(learner: Callable[[int], Iterable[int]]) -> None:
+    """Exercise: n rates for 3x3 kernels, no holes, largest receptive field."""
+    check_cases("fastest_hole_free", learner, _fastest, [((n,), {}) for n in range(1, 9)])

@@ -1,0 +1,134 @@
+"""Interactive receptive-field explorer (ipywidgets).
+
+Type dilation rates, pick a kernel size, an image size and the weights; the map of the centre
+output's gradient and the numbers behind it (receptive field, holes, centre/max, HDC verdict)
+update at once. With all-ones weights the map is computed analytically (``gradient_map``), which
+takes a few milliseconds even at 129x129 with 8 layers (``benchmarks/widget_update.py``); random
+weights run the PyTorch probe. Bad entries show a message in the widget, never a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from .anim import heatmap_image
+from .receptive_field import describe, gradient_map
+
+__all__ = ["MAX_LAYERS", "MAX_RATE", "ReceptiveFieldExplorer", "parse_rates", "receptive_field_explorer"]
+
+MAX_LAYERS = 16
+MAX_RATE = 512
+
+
+def parse_rates(text: str) -> tuple[int, ...]:
+    """Read "1, 2, 4" (commas or spaces) into rates; raise ValueError with a message for the learner."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    items = [item for item in text.replace(",", " ").split() if item]
+    if not items:
+        raise ValueError("enter at least one dilation rate, e.g. 1, 2, 4")
+    rates = []
+    for item in items:
+        try:
+            value = int(item)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a whole number; dilation rates are integers such as 1, 2, 4") from None
+        if value < 1:
+            raise ValueError(f"dilation rates must be >= 1, got {value}")
+        if value > MAX_RATE:
+            raise ValueError(f"dilation rates above {MAX_RATE} do not fit the explorer, got {value}")
+        rates.append(value)
+    if len(rates) > MAX_LAYERS:
+        raise ValueError(f"at most {MAX_LAYERS} layers, got {len(rates)}")
+    return tuple(rates)
+
+
+class ReceptiveFieldExplorer(widgets.VBox):
+    """The explorer's widgets and its last result (``grid``, ``numbers``), for notebooks and tests."""
+
+    def __init__(self, rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"):
+        self.rates = widgets.Text(value=rates, description="dilations", continuous_update=True)
+        self.kernel_size = widgets.IntSlider(value=kernel_size, min=1, max=9, step=2, description="kernel")
+        self.size = widgets.IntSlider(value=size, min=5, max=129, step=2, description="image size")
+        self.weights = widgets.ToggleButtons(options=["ones", "random"], value=weights, description="weights")
+        self.image = widgets.Image(format="png")
+        self.summary = widgets.HTML()
+        self.message = widgets.HTML()
+        self.grid: np.ndarray | None = None
+        self.numbers: dict[str, Any] = {}
+        controls = widgets.VBox([self.rates, self.kernel_size, self.size, self.weights, self.message])
+        super().__init__([controls, widgets.HBox([self.image, self.summary])])
+        for control in (self.rates, self.kernel_size, self.size, self.weights):
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, _change: dict) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the map and the numbers from the controls; show a message on bad input."""
+        k, size = self.kernel_size.value, self.size.value
+        try:
+            rates = parse_rates(self.rates.value)
+            if self.weights.value == "ones":
+                grid = gradient_map(rates, size, k)
+            else:
+                from .probe import gradient_probe
+
+                grid = np.abs(gradient_probe(rates, size, k, "random", seed=0))
+            report = describe(rates, k)
+        except ValueError as error:  # shown to the learner; the last good map stays on screen
+            self.message.value = f"<span style='color:#b00020'>{html.escape(str(error))}</span>"
+            return
+        visible_holes = int(np.count_nonzero(self._window(grid, report.size) == 0))
+        self.grid = grid
+        self.numbers = {
+            "rates": rates,
+            "receptive_field": report.size,
+            "holes": report.holes_2d,
+            "holes_in_image": visible_holes,
+            "coverage": report.coverage,
+            "centre_weight": report.centre_weight,
+            "max_weight": report.max_weight,
+            "hdc_m2": report.hdc_m2,
+            "hdc_ok": report.hdc_ok,
+        }
+        cell = max(2, 300 // size)
+        picture = heatmap_image(grid, f"d(centre)/d(input), rates {list(rates)}", cell=cell)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG", compress_level=1)
+        self.image.value = buffer.getvalue()
+        self.summary.value = self._summary_html(report.size > size)
+        self.message.value = ""
+
+    @staticmethod
+    def _window(grid: np.ndarray, rf_size: int) -> np.ndarray:
+        centre, half = grid.shape[0] // 2, rf_size // 2
+        low, high = max(0, centre - half), min(grid.shape[0], centre + half + 1)
+        return grid[low:high, low:high]
+
+    def _summary_html(self, truncated: bool) -> str:
+        n = self.numbers
+        verdict = "pass" if n["hdc_ok"] else "fail"
+        rows = [
+            ("receptive field", f"{n['receptive_field']} x {n['receptive_field']}"),
+            ("holes (unbounded input)", f"{n['holes']} ({n['coverage']:.0%} of the field reached)"),
+            ("holes inside this image", str(n["holes_in_image"])),
+            ("centre / max paths", f"{n['centre_weight']} / {n['max_weight']}"),
+            ("HDC M2 (goal <= kernel)", f"{n['hdc_m2']}: {verdict}"),
+        ]
+        body = "".join(f"<tr><td>{name}</td><td><b>{html.escape(value)}</b></td></tr>" for name, value in rows)
+        note = "<p><i>The receptive field is larger than the image: the map is cut at the edges.</i></p>"
+        return f"<table>{body}</table>" + (note if truncated else "")
+
+
+def receptive_field_explorer(
+    rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"
+) -> ReceptiveFieldExplorer:
+    """Show the explorer in a notebook: ``receptive_field_explorer()`` as the last line of a cell."""
+    return ReceptiveFieldExplorer(rates, kernel_size, size, weights)

@@ -1,0 +1,68 @@
+"""The explorer, driven headlessly: values in, map and numbers out, messages for bad entries."""
+
+import numpy as np
+import pytest
+
+from course_utils import receptive_field as rf
+from course_utils.widgets import MAX_LAYERS, parse_rates, receptive_field_explorer
+
+
+def test_initial_state_matches_the_analytic_toolkit():
+    explorer = receptive_field_explorer()
+    np.testing.assert_array_equal(explorer.grid, rf.gradient_map((1, 2, 4), 21))
+    assert explorer.numbers["receptive_field"] == 15
+    assert (explorer.numbers["centre_weight"], explorer.numbers["max_weight"]) == (1, 9)
+    assert bytes(explorer.image.value)[:4] == b"\x89PNG"
+    assert "15 x 15" in explorer.summary.value and explorer.message.value == ""
+
+
+def test_changing_each_control_updates_the_map_and_numbers():
+    explorer = receptive_field_explorer()
+    explorer.rates.value = "2, 2, 2, 2"
+    assert explorer.numbers["holes"] == 17 * 17 - 81 and explorer.numbers["hdc_ok"]
+    assert explorer.numbers["holes_in_image"] == 17 * 17 - 81
+    explorer.size.value = 11  # the field (17) no longer fits: truncated, fewer cells
+    assert explorer.grid.shape == (11, 11) and "cut at the edges" in explorer.summary.value
+    explorer.kernel_size.value = 5
+    np.testing.assert_array_equal(explorer.grid, rf.gradient_map((2, 2, 2, 2), 11, 5))
+    explorer.size.value = 129
+    explorer.rates.value = "1 1 2 3 5 8 13 21"
+    assert explorer.numbers["rates"] == (1, 1, 2, 3, 5, 8, 13, 21) and explorer.numbers["holes"] == 0
+    before = explorer.grid
+    explorer.weights.value = "random"
+    assert explorer.grid.shape == before.shape and not np.array_equal(explorer.grid, before)
+    assert np.array_equal(explorer.grid > 0, before > 0)  # same support, other weights
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1, a, 4", "&#x27;a&#x27; is not a whole number"),
+        ("0", "dilation rates must be &gt;= 1, got 0"),
+        ("-3, 2", "dilation rates must be &gt;= 1, got -3"),
+        ("", "enter at least one dilation rate"),
+        ("2.5", "&#x27;2.5&#x27; is not a whole number"),
+        ("1000", "dilation rates above 512"),
+        (" ".join(["1"] * (MAX_LAYERS + 1)), f"at most {MAX_LAYERS} layers"),
+    ],
+)
+def test_bad_entries_show_a_message_and_keep_the_last_map(text, message):
+    explorer = receptive_field_explorer()
+    good = explorer.grid.copy()
+    explorer.rates.value = text  # must not raise
+    assert message in explorer.message.value
+    np.testing.assert_array_equal(explorer.grid, good)
+    explorer.rates.value = "1, 2"
+    assert explorer.message.value == "" and explorer.numbers["rates"] == (1, 2)
+
+
+def test_even_kernel_set_from_code_shows_a_message():
+    explorer = receptive_field_explorer()
+    explorer.kernel_size.value = 4
+    assert "kernel_size must be odd" in explorer.message.value
+
+
+def test_parse_rates():
+    assert parse_rates("1,2, 4  8") == (1, 2, 4, 8)
+    with pytest.raises(TypeError, match="text must be a string, got int"):
+        parse_rates(3)
