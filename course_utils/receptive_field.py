@@ -35,6 +35,7 @@ __all__ = [
     "path_counts",
     "receptive_field",
     "report_table",
+    "spread",
 ]
 
 
@@ -267,3 +268,25 @@ def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -
             f"{f'{r.centre_weight}/{r.max_weight}':>12}{r.cv:>6.2f}{r.hdc_m2:>5}  {'pass' if r.hdc_ok else 'fail'}"
         )
     return "\n".join(lines)
+
+
+def spread(grid: Any) -> float:
+    """Standard deviation, in pixels, of a non-negative 2D map read as a distribution over rows.
+
+    For a stack of ``L`` all-ones 3-tap layers at dilation 1 the row marginal is the ``L``-fold
+    convolution of [1, 1, 1], whose variance is ``2L/3``: the spread grows like sqrt(L) while the
+    receptive field grows like ``2L + 1``. Luo et al. (2016) find the same sqrt(L) law for the
+    effective receptive field of random networks.
+    """
+    grid = np.asarray(grid, dtype=np.float64)
+    if grid.ndim != 2:
+        raise ValueError(f"grid must be a 2D map, got shape {grid.shape}")
+    if np.any(grid < 0):
+        raise ValueError("grid must be non-negative (pass |gradient|)")
+    marginal = grid.sum(axis=1)
+    total = marginal.sum()
+    if total == 0:
+        raise ValueError("grid is all zeros: no spread to measure")
+    offsets = np.arange(len(marginal), dtype=np.float64)
+    mean = (marginal * offsets).sum() / total
+    return float(np.sqrt((marginal * (offsets - mean) ** 2).sum() / total))

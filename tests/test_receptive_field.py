@@ -251,3 +251,18 @@ def test_effective_receptive_field_is_inside_the_theoretical_one_and_peaks_near_
     assert erf[10, 10] == erf.max() or erf[10, 10] > 0.5 * erf.max()
     with pytest.raises(ValueError, match="n_samples must be >= 1, got 0"):
         probe.effective_receptive_field((1,), 9, n_samples=0)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5, 9])
+def test_spread_of_a_plain_stack_is_sqrt_of_two_thirds_depth(depth):
+    grid = rf.gradient_map((1,) * depth, 4 * depth + 3)
+    assert rf.spread(grid) == pytest.approx(np.sqrt(2 * depth / 3))
+
+
+def test_spread_bad_input():
+    with pytest.raises(ValueError, match="grid must be a 2D map"):
+        rf.spread(np.ones(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        rf.spread(-np.ones((3, 3)))
+    with pytest.raises(ValueError, match="all zeros"):
+        rf.spread(np.zeros((3, 3)))
