@@ -82,8 +82,11 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
         import matplotlib as mpl
 
         mpl.rcParams.update(PLOT_STYLE)
-    # A known third-party notice with nothing to teach: ipywidgets' jupyter_client datetime warning.
+    # Known third-party notices with nothing to teach, filtered by their exact text:
+    # jupyter_client's datetime deprecation, and PyTorch's performance note that an even-span
+    # 'same' convolution pads a copy of its input (chapter 3 uses exactly that case on purpose).
     warnings.filterwarnings("ignore", message=".*datetime.datetime.utcnow.*", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths", category=UserWarning)
 
 
 def max_abs_diff(a: Any, b: Any, decimals: int = 10) -> float:

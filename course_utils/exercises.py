@@ -20,7 +20,9 @@ FAIL = "NOT YET"
 def _call_repr(name: str, args: tuple, kwargs: dict) -> str:
     def short(value: Any) -> str:
         if isinstance(value, np.ndarray):
-            return f"array(shape={value.shape})" if value.size > 12 else np.array2string(value, separator=", ")
+            if value.ndim > 1 or value.size > 12:
+                return f"array(shape={value.shape})"
+            return np.array2string(value, separator=", ")
         return repr(value)
 
     parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
@@ -255,3 +257,32 @@ def _fastest(n: int) -> list[int]:
 def check_fastest_hole_free(learner: Callable[[int], Iterable[int]]) -> None:
     """Exercise: n rates for 3x3 kernels, no holes, largest receptive field."""
     check_cases("fastest_hole_free", learner, _fastest, [((n,), {}) for n in range(1, 9)])
+
+
+# Chapter 3 ------------------------------------------------------------------------------------
+
+
+def _to_keras(w: np.ndarray) -> np.ndarray:
+    from .tf_bridge import torch_to_keras_kernel
+
+    return torch_to_keras_kernel(w)
+
+
+def check_torch_to_keras_kernel(learner: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Exercise: convert a PyTorch OIHW kernel to Keras' HWIO layout."""
+    rng = _rng()
+    shapes = [(1, 1, 2, 2), (4, 3, 3, 3), (2, 5, 1, 3), (3, 2, 2, 5), (8, 1, 3, 3)]
+    cases = [((rng.integers(-9, 10, size=shape).astype(float),), {}) for shape in shapes]
+    check_cases("torch_to_keras_kernel", learner, _to_keras, cases)
+
+
+def _tf_same(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    from .tf_bridge import tf_same_padding
+
+    return tf_same_padding(n, k, s, d)
+
+
+def check_tf_same_padding(learner: Callable[[int, int, int, int], tuple[int, int]]) -> None:
+    """Exercise: TensorFlow's (before, after) padding for 'same' at any stride."""
+    cases = [((n, k, s, d), {}) for n in (7, 8, 9, 16) for k in (1, 2, 3) for s in (1, 2, 3) for d in (1, 2)]
+    check_cases("tf_same_padding", learner, _tf_same, cases)

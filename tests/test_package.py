@@ -71,3 +71,18 @@ def test_sample_photo_ships_with_matplotlib_and_is_normalised():
     assert course_utils.images.sample_photo(None, gray=False).shape == (600, 512, 3)
     with pytest.raises(ValueError, match="size must be >= 8, got 2"):
         course_utils.images.sample_photo(2)
+
+
+def test_setup_filters_only_the_known_pytorch_same_padding_notice():
+    import warnings
+
+    import torch
+    import torch.nn.functional as F
+
+    course_utils.setup()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        course_utils.setup()  # re-installs its filters after simplefilter reset them
+        F.conv1d(torch.zeros(1, 1, 7), torch.zeros(1, 1, 2), padding="same")
+        warnings.warn("a different UserWarning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["a different UserWarning"]

@@ -1,0 +1,190 @@
+"""Between PyTorch and Keras: kernel layouts, TensorFlow's 'same' padding, Keras layers with given weights.
+
+Conventions (both frameworks compute cross-correlation; only the memory order differs):
+
+=========  ==========================  ==========================
+           PyTorch                     Keras / TensorFlow
+=========  ==========================  ==========================
+input 2D   NCHW  (N, C, H, W)          NHWC  (N, H, W, C)
+kernel 2D  OIHW  (O, C, kh, kw)        HWIO  (kh, kw, C, O)
+input 1D   NCL   (N, C, L)             NLC   (N, L, C)
+kernel 1D  OIK   (O, C, K)             KIO   (K, C, O)
+=========  ==========================  ==========================
+
+The layout functions are NumPy only. TensorFlow is imported by the Keras helpers on first use,
+after ``course_utils`` has set ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS`` (so importing it
+prints nothing), and Keras' random seed is set from ``course_utils.SEED``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from ._checks import check_int
+from .conv import effective_kernel_size
+
+__all__ = [
+    "channels_first",
+    "channels_last",
+    "frameworks",
+    "keras_conv1d",
+    "keras_conv2d",
+    "keras_to_torch_kernel",
+    "tf_nn_conv2d",
+    "tf_same_padding",
+    "torch_to_keras_kernel",
+]
+
+_TF: Any = None
+
+
+def frameworks() -> tuple[Any, Any]:
+    """Import TensorFlow and Keras once, quietly, and seed Keras (Python, NumPy, TF generators)."""
+    global _TF
+    if _TF is None:
+        import keras
+        import tensorflow as tf
+
+        from . import SEED  # importing course_utils already set the quiet-log environment variables
+
+        keras.utils.set_random_seed(SEED)
+        _TF = (tf, keras)
+    return _TF
+
+
+def _as_kernel(name: str, w: Any) -> np.ndarray:
+    w = np.asarray(w)
+    if w.ndim not in (3, 4):
+        raise ValueError(f"{name} must be a 1D kernel stack (3 axes) or a 2D one (4 axes), got shape {w.shape}")
+    return w
+
+
+def torch_to_keras_kernel(w: Any) -> np.ndarray:
+    """OIHW -> HWIO (2D) or (O, C, K) -> (K, C, O) (1D). A contiguous copy, same values."""
+    w = _as_kernel("w", w)
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0) if w.ndim == 4 else w.transpose(2, 1, 0))
+
+
+def keras_to_torch_kernel(w: Any) -> np.ndarray:
+    """HWIO -> OIHW (2D) or (K, C, O) -> (O, C, K) (1D): the inverse of ``torch_to_keras_kernel``."""
+    w = _as_kernel("w", w)
+    return np.ascontiguousarray(w.transpose(3, 2, 0, 1) if w.ndim == 4 else w.transpose(2, 1, 0))
+
+
+def channels_last(x: Any) -> np.ndarray:
+    """NCHW -> NHWC, or NCL -> NLC."""
+    x = np.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x must be (N, C, L) or (N, C, H, W), got shape {x.shape}")
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+
+
+def channels_first(x: Any) -> np.ndarray:
+    """NHWC -> NCHW, or NLC -> NCL."""
+    x = np.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x must be (N, L, C) or (N, H, W, C), got shape {x.shape}")
+    return np.ascontiguousarray(np.moveaxis(x, -1, 1))
+
+
+def tf_same_padding(n: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow's (before, after) split for padding='same' along one axis.
+
+    ``out = ceil(n / s)``; ``total = max((out - 1) s + d (k - 1) + 1 - n, 0)``; ``before = total // 2``,
+    the odd pixel goes after. At stride 1 the total is ``d (k - 1)`` and the split equals
+    PyTorch's; at stride > 1 it depends on ``n``, which is why PyTorch refuses 'same' there.
+    """
+    n = check_int("n", n)
+    stride = check_int("stride", stride)
+    span = effective_kernel_size(kernel_size, dilation)
+    out = -(-n // stride)
+    total = max((out - 1) * stride + span - n, 0)
+    return (total // 2, total - total // 2)
+
+
+def _check_strides_dilation(strides: Any, dilation_rate: Any, ndim: int) -> None:
+    strides = (strides,) * ndim if isinstance(strides, int) else tuple(strides)
+    rates = (dilation_rate,) * ndim if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    if any(s > 1 for s in strides) and any(r > 1 for r in rates):
+        raise ValueError(
+            f"Keras refuses strides > 1 together with dilation_rate > 1 (got strides={strides}, "
+            f"dilation_rate={rates}); run the dilated layer at stride 1 and keep every s-th output, "
+            "or use tf_nn_conv2d"
+        )
+
+
+def _keras_conv(
+    layer_cls: str,
+    x: Any,
+    w: Any,
+    b: Any,
+    strides: Any,
+    padding: str,
+    dilation_rate: Any,
+) -> np.ndarray:
+    tf, keras = frameworks()
+    x = np.asarray(x, dtype=np.float32) if np.asarray(x).dtype != np.float64 else np.asarray(x)
+    w = np.asarray(w, dtype=x.dtype)
+    ndim = 1 if layer_cls == "Conv1D" else 2
+    if x.ndim != ndim + 2 or w.ndim != ndim + 2:
+        layout = "(N, L, C) and w (K, C, O)" if ndim == 1 else "(N, H, W, C) and w (kh, kw, C, O)"
+        raise ValueError(f"x must be {layout} (Keras layout), got x.shape={x.shape}, w.shape={w.shape}")
+    if w.shape[-2] != x.shape[-1]:
+        raise ValueError(
+            f"channel mismatch: x has C={x.shape[-1]} channels but w expects {w.shape[-2]} (w.shape={w.shape})"
+        )
+    _check_strides_dilation(strides, dilation_rate, ndim)
+    words = ("valid", "same", "causal") if ndim == 1 else ("valid", "same")
+    if padding not in words:
+        raise ValueError(f"padding must be one of {words} for Keras {layer_cls}, got {padding!r}")
+    layer = getattr(keras.layers, layer_cls)(
+        filters=w.shape[-1],
+        kernel_size=w.shape[:ndim],
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        use_bias=b is not None,
+        dtype="float64" if x.dtype == np.float64 else "float32",
+    )
+    layer.build(x.shape)
+    layer.set_weights([w] if b is None else [w, np.asarray(b, dtype=x.dtype)])
+    return np.asarray(layer(x))
+
+
+def keras_conv2d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    *,
+    strides: int | tuple[int, int] = 1,
+    padding: Literal["valid", "same"] = "valid",
+    dilation_rate: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """Run ``keras.layers.Conv2D`` with the kernel ``w`` (HWIO) and bias ``b`` on ``x`` (NHWC)."""
+    return _keras_conv("Conv2D", x, w, b, strides, padding, dilation_rate)
+
+
+def keras_conv1d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    *,
+    strides: int = 1,
+    padding: Literal["valid", "same", "causal"] = "valid",
+    dilation_rate: int = 1,
+) -> np.ndarray:
+    """Run ``keras.layers.Conv1D`` with the kernel ``w`` (K, C, O) and bias ``b`` on ``x`` (N, L, C)."""
+    return _keras_conv("Conv1D", x, w, b, strides, padding, dilation_rate)
+
+
+def tf_nn_conv2d(
+    x: Any, w: Any, *, strides: int = 1, padding: Literal["VALID", "SAME"] = "VALID", dilations: int = 1
+) -> np.ndarray:
+    """``tf.nn.conv2d`` (NHWC, HWIO): the low-level op, which does accept strides and dilation together."""
+    tf, _ = frameworks()
+    if padding not in ("VALID", "SAME"):
+        raise ValueError(f"padding must be 'VALID' or 'SAME' for tf.nn.conv2d, got {padding!r}")
+    x = np.asarray(x, dtype=np.float32) if np.asarray(x).dtype != np.float64 else np.asarray(x)
+    return tf.nn.conv2d(x, np.asarray(w, dtype=x.dtype), strides=strides, padding=padding, dilations=dilations).numpy()
