@@ -1,0 +1,167 @@
+"""Real network blocks built on dilated convolutions (PyTorch): DeepLabv3's ASPP and WaveNet.
+
+Seed 002 (the cheatsheet) sketches both but leaves out what makes them work: its ASPP has no
+BatchNorm, ReLU or projection, and its WaveNet block pads symmetrically, which lets outputs see
+the future. These are the designs of the papers:
+
+- ``ASPP``: Chen et al. (2017), "Rethinking Atrous Convolution for Semantic Image Segmentation"
+  (DeepLabv3), section 3.3: a 1x1 branch, one 3x3 atrous branch per rate, image pooling, each
+  with BatchNorm and ReLU; concatenation, then a 1x1 projection with BatchNorm, ReLU and dropout.
+- ``WaveNetBlock`` / ``WaveNet``: van den Oord et al. (2016), "WaveNet: A Generative Model for Raw
+  Audio": causal dilated convolutions, gated activation ``tanh(f) * sigmoid(g)``, residual and
+  skip 1x1 convolutions, dilations doubling per layer and restarting per stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_int
+from .receptive_field import receptive_field
+
+__all__ = ["ASPP", "BatchNorm2d", "WaveNet", "WaveNetBlock", "conv_bn_relu"]
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` that also works when a training batch holds one value per channel.
+
+    With ``N * H * W == 1`` (one image whose map is 1x1, as in ASPP's image-pooling branch, or any
+    branch on a 1x1 feature map) the batch variance is undefined and ``nn.BatchNorm2d`` raises.
+    This one normalises such a batch with its running statistics, as in eval mode, and leaves them
+    unchanged; every other batch is handled exactly as by ``nn.BatchNorm2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.ndim == 4 and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1, dilation: int = 1) -> nn.Sequential:
+    """Conv (no bias: BatchNorm has its own shift) -> BatchNorm -> ReLU, 'same' size for odd kernels."""
+    padding = dilation * (kernel_size - 1) // 2
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False),
+        BatchNorm2d(out_channels),
+        nn.ReLU(),
+    )
+
+
+class _ImagePooling(nn.Module):
+    """Global average pool -> 1x1 conv -> BatchNorm -> ReLU -> bilinear upsampling to the input size."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.norm = BatchNorm2d(out_channels)  # a 1x1 map: one value per channel when N = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = F.relu(self.norm(self.conv(F.adaptive_avg_pool2d(x, 1))))
+        return F.interpolate(pooled, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class ASPP(nn.Module):
+    """Atrous Spatial Pyramid Pooling as in DeepLabv3.
+
+    Input ``(N, in_channels, H, W)``, output ``(N, out_channels, H, W)`` for any ``H, W >= 1`` and
+    any batch size (``BatchNorm2d`` handles a training batch with one value per channel). Branch ``i`` of
+    ``self.branches`` is the 1x1 branch (``i = 0``) or the 3x3 branch at ``rates[i - 1]``; its
+    receptive field on the input is ``2 * rate + 1``. When the feature map is no larger than a rate,
+    that branch's off-centre taps only read padding and it degenerates into a 1x1 convolution
+    (DeepLabv3, section 3.3), which is why image pooling is added.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int = 256,
+        rates: Sequence[int] = (6, 12, 18),
+        image_pooling: bool = True,
+        dropout: float = 0.5,
+    ):
+        super().__init__()
+        in_channels = check_int("in_channels", in_channels)
+        out_channels = check_int("out_channels", out_channels)
+        if isinstance(rates, str) or not isinstance(rates, Sequence):
+            raise TypeError(f"rates must be a sequence of integers, got {rates!r}")
+        if len(rates) == 0:
+            raise ValueError("rates must not be empty (ASPP needs at least one atrous branch)")
+        self.rates = tuple(check_int(f"rates[{i}]", r) for i, r in enumerate(rates))
+        if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        self.branches = nn.ModuleList(
+            [conv_bn_relu(in_channels, out_channels, 1)]
+            + [conv_bn_relu(in_channels, out_channels, 3, rate) for rate in self.rates]
+        )
+        self.pooling = _ImagePooling(in_channels, out_channels) if image_pooling else None
+        n_branches = len(self.branches) + (1 if image_pooling else 0)
+        self.project = nn.Sequential(
+            nn.Conv2d(n_branches * out_channels, out_channels, 1, bias=False),
+            BatchNorm2d(out_channels),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"x must be (N, C, H, W), got shape {tuple(x.shape)}")
+        features = [branch(x) for branch in self.branches]
+        if self.pooling is not None:
+            features.append(self.pooling(x))
+        return self.project(torch.cat(features, dim=1))
+
+
+class WaveNetBlock(nn.Module):
+    """One WaveNet layer: causal dilated conv -> tanh * sigmoid gate -> residual and skip 1x1 convs.
+
+    ``forward(x)`` with ``x`` of shape ``(N, channels, T)`` returns ``(x + residual, skip)``, both
+    ``(N, channels, T)``. Causality: the convolution is padded with ``dilation * (kernel_size - 1)``
+    zeros on the left only, so output ``t`` depends on inputs ``<= t``.
+    """
+
+    def __init__(self, channels: int, dilation: int, kernel_size: int = 2):
+        super().__init__()
+        self.channels = check_int("channels", channels)
+        self.dilation = check_int("dilation", dilation)
+        self.kernel_size = check_int("kernel_size", kernel_size)
+        self.causal_padding = self.dilation * (self.kernel_size - 1)
+        self.conv = nn.Conv1d(channels, 2 * channels, kernel_size, dilation=dilation)
+        self.residual = nn.Conv1d(channels, channels, 1)
+        self.skip = nn.Conv1d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.ndim != 3 or x.shape[1] != self.channels:
+            raise ValueError(f"x must be (N, {self.channels}, T), got shape {tuple(x.shape)}")
+        filter_part, gate_part = self.conv(F.pad(x, (self.causal_padding, 0))).chunk(2, dim=1)
+        gated = torch.tanh(filter_part) * torch.sigmoid(gate_part)
+        return x + self.residual(gated), self.skip(gated)
+
+
+class WaveNet(nn.Module):
+    """A stack of ``WaveNetBlock``: dilations 1, 2, 4, ..., 2^(n_layers-1), repeated ``n_stacks`` times.
+
+    ``forward`` takes ``(N, channels, T)`` and returns the sum of the blocks' skip outputs,
+    ``(N, channels, T)``. ``receptive_field`` is ``1 + n_stacks (k - 1)(2^n_layers - 1)``, computed
+    with ``course_utils.receptive_field`` (1024 for kernel 2 and dilations 1..512).
+    """
+
+    def __init__(self, channels: int, n_layers: int, n_stacks: int = 1, kernel_size: int = 2):
+        super().__init__()
+        check_int("channels", channels)
+        n_layers = check_int("n_layers", n_layers)
+        n_stacks = check_int("n_stacks", n_stacks)
+        check_int("kernel_size", kernel_size)
+        self.dilations = tuple(2**i for _ in range(n_stacks) for i in range(n_layers))
+        self.blocks = nn.ModuleList([WaveNetBlock(channels, d, kernel_size) for d in self.dilations])
+        self.receptive_field = receptive_field([(kernel_size, 1, d) for d in self.dilations]).size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = torch.zeros_like(x)
+        for block in self.blocks:
+            x, skip = block(x)
+            skips = skips + skip
+        return skips

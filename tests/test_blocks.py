@@ -1,0 +1,162 @@
+"""ASPP and WaveNet: shapes, causality, receptive fields by probe, ASPP degeneration, parameter counts."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils import receptive_field as rf
+from course_utils.blocks import ASPP, WaveNet, WaveNetBlock
+
+torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (7, 7), (8, 8), (13, 20), (33, 32)])
+@pytest.mark.parametrize("training", [True, False])
+def test_aspp_shapes_any_size_and_batch_one(size, training):
+    aspp = ASPP(8, 16, rates=(2, 4, 6)).double()
+    aspp.train(training)
+    for batch in (1, 3):
+        y = aspp(torch.randn(batch, 8, *size, dtype=torch.float64))
+        assert y.shape == (batch, 16, *size) and torch.isfinite(y).all()
+
+
+def test_aspp_without_pooling_and_default_arguments():
+    aspp = ASPP(4)
+    assert aspp.rates == (6, 12, 18) and aspp.pooling is not None
+    assert aspp(torch.randn(2, 4, 9, 11)).shape == (2, 256, 9, 11)
+    small = ASPP(4, 8, rates=(1,), image_pooling=False, dropout=0.0)
+    assert len(small.branches) == 2 and small.pooling is None
+    assert small.project[0].in_channels == 16
+
+
+def test_batchnorm_matches_pytorch_except_for_single_value_batches():
+    from course_utils.blocks import BatchNorm2d
+
+    ours, theirs = BatchNorm2d(3).double().train(), torch.nn.BatchNorm2d(3).double().train()
+    x = torch.randn(4, 3, 5, 5, dtype=torch.float64)
+    assert torch.equal(ours(x), theirs(x)) and torch.equal(ours.running_mean, theirs.running_mean)
+    single = torch.randn(1, 3, 1, 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        theirs(single)
+    assert torch.allclose(ours(single), ours.eval()(single))
+
+
+def test_aspp_batch_one_training_uses_running_statistics_for_the_pooled_branch():
+    aspp = ASPP(3, 4, rates=(2,)).double().train()
+    x = torch.randn(1, 3, 5, 5, dtype=torch.float64)
+    aspp(x)  # does not raise (nn.BatchNorm2d would: one value per channel)
+    before = aspp.pooling.norm.running_mean.clone()
+    aspp(x)
+    assert torch.equal(before, aspp.pooling.norm.running_mean)  # not updated from a single value
+
+
+def test_aspp_branch_degenerates_to_1x1_when_the_map_is_smaller_than_the_rate():
+    """DeepLabv3's warning: at rate >= map size, only the centre tap of the 3x3 kernel sees data."""
+    aspp = ASPP(6, 5, rates=(4, 12)).double().eval()
+    x = torch.randn(2, 6, 9, 9, dtype=torch.float64)
+    for rate, branch in zip(aspp.rates, aspp.branches[1:], strict=True):
+        conv = branch[0]
+        as_1x1 = F.conv2d(x, conv.weight[:, :, 1:2, 1:2])
+        difference = (conv(x) - as_1x1).abs().max().item()
+        if rate >= 9:
+            assert difference == 0.0  # every off-centre tap reads padding
+        else:
+            assert difference > 0.1
+
+
+def test_aspp_parameter_count_against_dense_kernels_of_the_same_span():
+    aspp = ASPP(32, 16, rates=(6, 12, 18), image_pooling=False)
+    atrous = sum(branch[0].weight.numel() for branch in aspp.branches[1:])
+    dense = sum(32 * 16 * (2 * r + 1) ** 2 for r in aspp.rates)
+    assert atrous == 3 * 32 * 16 * 9
+    assert dense // atrous == 80  # (13^2 + 25^2 + 37^2) / (3 * 9) = 80.1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(in_channels=0), ValueError, "in_channels must be >= 1, got 0"),
+        (dict(in_channels=4, out_channels=-1), ValueError, "out_channels must be >= 1, got -1"),
+        (dict(in_channels=4, rates=()), ValueError, "rates must not be empty"),
+        (dict(in_channels=4, rates=(6, 0)), ValueError, r"rates\[1\] must be >= 1, got 0"),
+        (dict(in_channels=4, rates=6), TypeError, "rates must be a sequence of integers, got 6"),
+        (dict(in_channels=4, dropout=1.0), ValueError, r"dropout must be a probability in \[0, 1\), got 1.0"),
+    ],
+)
+def test_aspp_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ASPP(**kwargs)
+
+
+def test_aspp_bad_input_shape():
+    with pytest.raises(ValueError, match=r"x must be \(N, C, H, W\), got shape \(4, 5, 5\)"):
+        ASPP(4, 4)(torch.randn(4, 5, 5))
+
+
+@pytest.mark.parametrize("length", [1, 7, 16, 33])
+def test_wavenet_shapes(length):
+    net = WaveNet(4, n_layers=3, n_stacks=2)
+    assert net(torch.randn(2, 4, length)).shape == (2, 4, length)
+    residual, skip = WaveNetBlock(4, 8)(torch.randn(2, 4, length))
+    assert residual.shape == skip.shape == (2, 4, length)
+
+
+@pytest.mark.parametrize("kernel_size", [2, 3])
+def test_wavenet_is_causal_for_every_t(kernel_size):
+    net = WaveNet(3, n_layers=3, n_stacks=2, kernel_size=kernel_size).double()
+    x = torch.randn(1, 3, 24, dtype=torch.float64, requires_grad=True)
+    y = net(x)
+    for t in range(24):
+        (grad,) = torch.autograd.grad(y[..., t].sum(), x, retain_graph=True)
+        assert torch.all(grad[..., t + 1 :] == 0), f"y[{t}] depends on the future"
+        assert grad[..., t].abs().sum() > 0
+
+
+def _probe_receptive_field(net, channels, length):
+    x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
+    net(x)[..., -1].sum().backward()
+    reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
+    return length - reached.min().item()
+
+
+@pytest.mark.parametrize(
+    ("n_layers", "n_stacks", "kernel_size"), [(1, 1, 2), (4, 1, 2), (3, 2, 2), (3, 1, 3), (10, 1, 2)]
+)
+def test_wavenet_receptive_field_equals_impulse_probe_and_closed_form(n_layers, n_stacks, kernel_size):
+    net = WaveNet(2, n_layers, n_stacks, kernel_size).double()
+    expected = 1 + n_stacks * (kernel_size - 1) * (2**n_layers - 1)
+    assert net.receptive_field == expected
+    assert _probe_receptive_field(net, 2, expected + 20) == expected
+    if (n_layers, n_stacks, kernel_size) == (10, 1, 2):
+        assert net.receptive_field == 1024 == rf.receptive_field([(2, 1, 2**i) for i in range(10)]).size
+
+
+def test_wavenet_parameters_against_a_dense_causal_kernel():
+    net = WaveNet(16, n_layers=10)
+    dilated = sum(block.conv.weight.numel() for block in net.blocks)
+    dense = 16 * 32 * net.receptive_field  # one causal conv with the same span, same channels
+    assert dilated == 10 * 16 * 32 * 2
+    assert dense / dilated == pytest.approx(51.2)
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: WaveNetBlock(0, 1), "channels must be >= 1, got 0"),
+        (lambda: WaveNetBlock(4, 0), "dilation must be >= 1, got 0"),
+        (lambda: WaveNetBlock(4, 1, kernel_size=0), "kernel_size must be >= 1, got 0"),
+        (lambda: WaveNet(4, 0), "n_layers must be >= 1, got 0"),
+        (lambda: WaveNet(4, 3, n_stacks=0), "n_stacks must be >= 1, got 0"),
+        (lambda: WaveNet(-2, 3), "channels must be >= 1, got -2"),
+    ],
+)
+def test_wavenet_bad_arguments(factory, message):
+    with pytest.raises(ValueError, match=message):
+        factory()
+
+
+def test_wavenet_bad_input():
+    with pytest.raises(ValueError, match=r"x must be \(N, 4, T\), got shape \(2, 3, 10\)"):
+        WaveNetBlock(4, 1)(torch.randn(2, 3, 10))
+    assert np.isfinite(WaveNet(1, 2)(torch.zeros(1, 1, 5)).detach().numpy()).all()
