@@ -26,6 +26,7 @@ _SUBMODULES = (
     "anim",
     "blocks",
     "conv",
+    "demos",
     "exercises",
     "images",
     "plotting",

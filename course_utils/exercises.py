@@ -286,3 +286,43 @@ def check_tf_same_padding(learner: Callable[[int, int, int, int], tuple[int, int
     """Exercise: TensorFlow's (before, after) padding for 'same' at any stride."""
     cases = [((n, k, s, d), {}) for n in (7, 8, 9, 16) for k in (1, 2, 3) for s in (1, 2, 3) for d in (1, 2)]
     check_cases("tf_same_padding", learner, _tf_same, cases)
+
+
+# Chapter 6 ------------------------------------------------------------------------------------
+
+
+def _wavenet_rf(n_layers: int, n_stacks: int, kernel_size: int) -> int:
+    from .receptive_field import receptive_field
+
+    return receptive_field([(kernel_size, 1, 2**i) for _ in range(n_stacks) for i in range(n_layers)]).size
+
+
+def check_wavenet_receptive_field(learner: Callable[[int, int, int], int]) -> None:
+    """Exercise: receptive field of a WaveNet (dilations 1..2^(n-1), repeated per stack)."""
+    cases = [((n, s, k), {}) for n in (1, 3, 10) for s in (1, 2, 3) for k in (2, 3)]
+    check_cases("wavenet_receptive_field", learner, _wavenet_rf, cases)
+
+
+def _min_layers(delay: int, kernel_size: int = 2) -> int:
+    n = 1
+    while _wavenet_rf(n, 1, kernel_size) < delay + 1:
+        n += 1
+    return n
+
+
+def check_min_layers_for_delay(learner: Callable[[int], int]) -> None:
+    """Exercise: fewest WaveNet layers (kernel 2, one stack) whose output can see x[t - delay]."""
+    delays = (0, 1, 2, 3, 7, 8, 15, 16, 20, 100, 1023)
+    check_cases("min_layers_for_delay", learner, _min_layers, [((h,), {}) for h in delays])
+
+
+def _valid_taps(size: int, rate: int) -> float:
+    from .receptive_field import valid_tap_fraction
+
+    return valid_tap_fraction(size, rate)
+
+
+def check_valid_tap_fraction(learner: Callable[[int, int], float]) -> None:
+    """Exercise: mean fraction of a 3x3 atrous kernel's taps inside a size x size map."""
+    cases = [((n, r), {}) for n in (1, 5, 17, 33) for r in (1, 2, 6, 12, 18, 40)]
+    check_cases("valid_tap_fraction", learner, _valid_taps, cases, atol=1e-9)

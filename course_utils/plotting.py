@@ -152,3 +152,45 @@ def plot_maps(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def plot_aspp_branches(rates: Sequence[int] = (6, 12, 18), size: int = 65, background: np.ndarray | None = None):
+    """What each ASPP branch of one output pixel reads on a size x size feature map.
+
+    The 1x1 branch reads the centre pixel; the 3x3 branch at rate r reads 9 pixels spread over a
+    (2r + 1)-wide square (dots: the taps, frame: the span); image pooling reads the whole map.
+    Taps outside the map read zero padding and are drawn hollow.
+    """
+    import matplotlib.pyplot as plt
+
+    size = check_int("size", size)
+    rates = [check_int("rate", r) for r in rates]
+    fig, ax = plt.subplots(figsize=(5.4, 5.0))
+    if background is not None:
+        ax.imshow(background, cmap="gray", alpha=0.45, extent=(-0.5, size - 0.5, size - 0.5, -0.5))
+    centre = size // 2
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    ax.add_patch(plt.Rectangle((-0.5, -0.5), size, size, fill=False, ec="k", lw=2.5, ls="--"))
+    ax.plot([], [], "k--", label=f"image pooling: all {size}x{size}")
+    ax.plot(centre, centre, "s", color="k", ms=6, label="1x1 branch: the centre")
+    for colour, r in zip(colours, rates, strict=False):
+        offsets = np.array([-r, 0, r])
+        taps = [(centre + di, centre + dj) for di in offsets for dj in offsets]
+        inside = [(i, j) for i, j in taps if 0 <= i < size and 0 <= j < size]
+        outside = [(i, j) for i, j in taps if (i, j) not in inside]
+        ax.add_patch(
+            plt.Rectangle((centre - r - 0.5, centre - r - 0.5), 2 * r + 1, 2 * r + 1, fill=False, ec=colour, lw=1.5)
+        )
+        ax.plot([j for _, j in inside], [i for i, _ in inside], "o", color=colour, ms=7,
+                label=f"rate {r}: 9 taps over {2 * r + 1}x{2 * r + 1}")  # fmt: skip
+        if outside:
+            ax.plot([j for _, j in outside], [i for i, _ in outside], "o", mfc="none", color=colour, ms=7)
+    pad = max(rates) - centre + 2 if max(rates) > centre else 1
+    ax.set_xlim(-0.5 - pad, size - 0.5 + pad)
+    ax.set_ylim(size - 0.5 + pad, -0.5 - pad)
+    ax.set_title(f"What one output pixel of ASPP reads ({size}x{size} feature map)")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    fig.tight_layout()
+    return fig

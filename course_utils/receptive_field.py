@@ -36,6 +36,7 @@ __all__ = [
     "receptive_field",
     "report_table",
     "spread",
+    "valid_tap_fraction",
 ]
 
 
@@ -290,3 +291,20 @@ def spread(grid: Any) -> float:
     offsets = np.arange(len(marginal), dtype=np.float64)
     mean = (marginal * offsets).sum() / total
     return float(np.sqrt((marginal * (offsets - mean) ** 2).sum() / total))
+
+
+def valid_tap_fraction(size: int, rate: int, kernel_size: int = 3) -> float:
+    """Mean fraction of a k x k atrous kernel's taps that land inside a size x size map ('same' padding).
+
+    Output pixel ``i`` reads ``i + (t - (k-1)/2) * rate``; taps outside ``[0, size)`` read padding.
+    The 2D count is the product of the row and column counts, so the mean fraction is
+    ``(mean_i v(i) / k)^2`` with ``v(i)`` the valid taps of row ``i``. As ``rate`` reaches ``size`` it
+    falls to ``1 / k^2``: only the centre tap is left (Chen et al. 2017, DeepLabv3, fig. 4).
+    """
+    size = check_int("size", size)
+    rate = check_int("rate", rate)
+    k = _check_odd_kernel(kernel_size)
+    half = (k - 1) // 2
+    rows = np.arange(size)[:, None] + (np.arange(k)[None, :] - half) * rate
+    valid = ((rows >= 0) & (rows < size)).sum(axis=1)
+    return float((valid.mean() / k) ** 2)

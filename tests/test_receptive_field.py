@@ -266,3 +266,20 @@ def test_spread_bad_input():
         rf.spread(-np.ones((3, 3)))
     with pytest.raises(ValueError, match="all zeros"):
         rf.spread(np.zeros((3, 3)))
+
+
+@given(st.integers(1, 40), st.integers(1, 45), st.sampled_from([1, 3, 5]))
+def test_valid_tap_fraction_equals_brute_force_count(size, rate, k):
+    half = (k - 1) // 2
+    inside = 0
+    for i, j in itertools.product(range(size), repeat=2):
+        for p, q in itertools.product(range(-half, half + 1), repeat=2):
+            inside += 0 <= i + p * rate < size and 0 <= j + q * rate < size
+    assert rf.valid_tap_fraction(size, rate, k) == pytest.approx(inside / (size * size * k * k))
+
+
+def test_valid_tap_fraction_degenerates_to_the_centre_tap():
+    assert rf.valid_tap_fraction(33, 33) == pytest.approx(1 / 9)
+    assert rf.valid_tap_fraction(33, 1) > 0.9
+    with pytest.raises(ValueError, match="rate must be >= 1, got 0"):
+        rf.valid_tap_fraction(33, 0)

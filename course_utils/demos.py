@@ -1,0 +1,117 @@
+"""Small synthetic tasks for chapter 6, generated and seeded (no data set is downloaded).
+
+- ``squares_batch``: images with filled squares of two sizes; a pixel's label is the size class of
+  the square it lies in. Deep inside a square the neighbourhood looks the same for both sizes: only
+  a receptive field that reaches the square's far edges can tell them apart.
+- ``delay_batch``: sequences whose target is the input ``delay`` steps back, ``y[t] = x[t - delay]``:
+  a causal model can only succeed if its receptive field covers ``delay + 1`` samples.
+
+``train`` is a plain Adam loop with a progress bar; ``mean_iou`` scores segmentations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ._checks import check_int
+
+__all__ = ["delay_batch", "mean_iou", "squares_batch", "train"]
+
+SMALL, LARGE = (4, 6), (10, 13)  # side lengths (inclusive) of the two classes of squares
+
+
+def squares_batch(
+    n: int, size: int = 32, rng: np.random.Generator | None = None, noise: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` images (n, 1, size, size) float64 with two non-overlapping filled squares, and labels.
+
+    Labels (n, size, size) int64: 0 background, 1 inside a small square (side 5-8), 2 inside a
+    large one (side 13-17). Each image holds one square of each class at random positions,
+    plus Gaussian noise of standard deviation ``noise``.
+    """
+    n = check_int("n", n)
+    size = check_int("size", size, LARGE[1] + SMALL[1] + 2)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    images = rng.normal(0.0, noise, (n, 1, size, size))
+    labels = np.zeros((n, size, size), dtype=np.int64)
+    for i in range(n):
+        occupied = np.zeros((size, size), dtype=bool)
+        for label, (low, high) in ((2, LARGE), (1, SMALL)):
+            while True:
+                side = int(rng.integers(low, high + 1))
+                top, left = (int(v) for v in rng.integers(0, size - side + 1, 2))
+                box = (slice(max(top - 1, 0), top + side + 1), slice(max(left - 1, 0), left + side + 1))
+                if not occupied[box].any():  # a one-pixel gap keeps the squares apart
+                    break
+            occupied[top : top + side, left : left + side] = True
+            labels[i, top : top + side, left : left + side] = label
+            images[i, 0, top : top + side, left : left + side] += 1.0
+    return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+def delay_batch(
+    n: int, length: int, delay: int, rng: np.random.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """White-noise inputs (n, 1, length) and targets ``y[t] = x[t - delay]`` (zero for ``t < delay``)."""
+    n, length = check_int("n", n), check_int("length", length)
+    delay = check_int("delay", delay, 0)
+    if delay >= length:
+        raise ValueError(f"delay must be shorter than the sequence, got delay={delay} for length={length}")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    x = rng.standard_normal((n, 1, length))
+    y = np.zeros_like(x)
+    y[..., delay:] = x[..., : length - delay]
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def train(
+    model: torch.nn.Module,
+    make_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    steps: int,
+    lr: float = 3e-3,
+    desc: str = "training",
+    progress: bool = True,
+) -> list[float]:
+    """Adam for ``steps`` steps on fresh batches; returns the losses. Shows a tqdm progress bar."""
+    steps = check_int("steps", steps)
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=desc, leave=True)
+    for _ in range(steps):
+        inputs, targets = make_batch()
+        optimiser.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
+    if bar is not None:
+        bar.close()
+    model.eval()
+    return losses
+
+
+def mean_iou(logits_or_labels: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = (1, 2)) -> float:
+    """Mean intersection-over-union over ``classes``; accepts logits (N, K, H, W) or labels (N, H, W)."""
+    predicted = logits_or_labels.argmax(dim=1) if logits_or_labels.ndim == 4 else logits_or_labels
+    if predicted.shape != target.shape:
+        raise ValueError(f"prediction and target shapes differ: {tuple(predicted.shape)} vs {tuple(target.shape)}")
+    scores = []
+    for c in classes:
+        union = ((predicted == c) | (target == c)).sum().item()
+        if union:
+            scores.append(((predicted == c) & (target == c)).sum().item() / union)
+    return float(np.mean(scores)) if scores else float("nan")
