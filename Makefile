@@ -25,8 +25,11 @@ $(STAMP): pyproject.toml constraints.txt tools/setup_venv.sh
 
 setup: $(STAMP)
 
+# JupyterLab refuses to start as root unless told; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(CURDIR) \
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) \
 		notebooks/01_standard_vs_atrous.ipynb
 
 test: $(STAMP)

@@ -44,6 +44,28 @@ def test_setup_script_refuses_another_python_version(tmp_path):
     )
 
 
+def test_setup_script_explains_a_registry_it_cannot_reach(tmp_path):
+    """No network: pip is pointed at a closed local port with no mirrors; the script ends in one line."""
+    env = {
+        **os.environ,
+        "VENV": str(tmp_path / "venv"),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_FIND_LINKS": "",
+        "PIP_RETRIES": "0",
+        "PIP_DEFAULT_TIMEOUT": "3",
+        "PIP_NO_CACHE_DIR": "1",
+    }
+    result = subprocess.run(["bash", str(ROOT / "tools" / "setup_venv.sh")], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"setup: could not download the pinned packages: no network to the package registry? "
+        f"Details in {tmp_path / 'venv'}-install.log."
+    ]
+    assert not (tmp_path / "venv" / ".installed").exists()
+
+
 def _refresh(path):
     return subprocess.run(
         [sys.executable, str(ROOT / "tools" / "refresh.py"), str(path)], capture_output=True, text=True, cwd=ROOT
