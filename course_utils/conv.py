@@ -262,6 +262,43 @@ def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...], dilat
     return out
 
 
+def _shift_gemm_1d(x: np.ndarray, w: np.ndarray, left: int, length: int, dilation: int) -> np.ndarray:
+    """Stride-1 1D convolution without building a padded copy of the input.
+
+    Output ``i`` reads ``x[i + t d - left]``; a tap whose index falls outside the signal reads a
+    padding zero and contributes nothing, so each tap multiplies only the columns that exist.
+    Skipping the copy matters: a fresh padded buffer costs a pass over memory plus page faults.
+    """
+    n, _, samples = x.shape
+    o, _, k = w.shape
+    kernels = [np.ascontiguousarray(w[:, :, t]) for t in range(k)]
+    shifts = [t * dilation - left for t in range(k)]
+    out = np.empty((n, o, length), dtype=x.dtype)
+    block = max(1, min(SHIFT_GEMM_BLOCK, length))
+    scratch = np.empty((o, block), dtype=x.dtype)
+    for b in range(n):
+        for start in range(0, length, block):
+            stop = min(length, start + block)
+            acc = out[b, :, start:stop]
+            initialised = False
+            for kernel, shift in zip(kernels, shifts, strict=True):
+                lo, hi = max(start, -shift), min(stop, samples - shift)
+                if lo >= hi:
+                    continue
+                if not initialised and (lo, hi) == (start, stop):
+                    np.matmul(kernel, x[b, :, lo + shift : hi + shift], out=acc)
+                else:
+                    if not initialised:
+                        acc[...] = 0
+                    tmp = scratch[:, : hi - lo]
+                    np.matmul(kernel, x[b, :, lo + shift : hi + shift], out=tmp)
+                    acc[:, lo - start : hi - start] += tmp
+                initialised = True
+            if not initialised:  # every tap read padding (possible with heavy padding)
+                acc[...] = 0
+    return out
+
+
 def _pad(x: np.ndarray, pads: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Zero padding of the spatial axes (a plain copy into a zeroed buffer: faster than np.pad)."""
     if not any(p for pair in pads for p in pair):
@@ -274,11 +311,17 @@ def _pad(x: np.ndarray, pads: tuple[tuple[int, int], ...]) -> np.ndarray:
 
 def _conv(x, w, b, spatial, stride, padding, dilation, method) -> np.ndarray:
     x, w, b, strides, dilations, pads, single = _prepare(x, w, b, spatial, stride, padding, dilation, method)
-    xp = _pad(x, pads)
     ksize = w.shape[2:]
     out_shape = tuple(
-        (n - ((k - 1) * d + 1)) // s + 1 for n, k, d, s in zip(xp.shape[2:], ksize, dilations, strides, strict=True)
+        (n + lo + hi - ((k - 1) * d + 1)) // s + 1
+        for n, (lo, hi), k, d, s in zip(x.shape[2:], pads, ksize, dilations, strides, strict=True)
     )
+    if method == "fast" and spatial == 1 and strides == (1,):
+        y = _shift_gemm_1d(np.ascontiguousarray(x), w, pads[0][0], out_shape[0], dilations[0])
+        if b is not None:
+            y += b.reshape(1, -1, 1)
+        return y[0, 0] if single else y
+    xp = _pad(x, pads)
     if method == "naive":
         y = _naive(xp, w, out_shape, strides, dilations)
     elif all(s == 1 for s in strides):
