@@ -12,25 +12,12 @@ import os
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
-import statistics  # noqa: E402
-import time  # noqa: E402
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from course_utils import conv  # noqa: E402
-
-
-def median_seconds(fn, repeats: int = 15, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from course_utils.timing import median_time  # noqa: E402
 
 
 def main() -> None:
@@ -59,9 +46,9 @@ def main() -> None:
             return ours(x, w, padding=padding, dilation=d)
 
         with torch.inference_mode():
-            t_torch = median_seconds(run_torch)
+            t_torch = median_time(run_torch, repeat=15, warmup=3)
             reference = run_torch().numpy()
-        t_ours = median_seconds(run_ours)
+        t_ours = median_time(run_ours, repeat=15, warmup=3)
         diff = float(np.abs(run_ours() - reference).max())
         print(f"{name:<46}{t_ours * 1e3:>11.2f}{t_torch * 1e3:>12.2f}{t_ours / t_torch:>8.2f}   {diff:.1e}")
 

@@ -23,7 +23,7 @@ from torch import nn
 from ._checks import check_int
 from .receptive_field import receptive_field
 
-__all__ = ["ASPP", "BatchNorm2d", "WaveNet", "WaveNetBlock", "conv_bn_relu"]
+__all__ = ["ASPP", "BatchNorm2d", "WaveNet", "WaveNetBlock", "conv_bn_relu", "probe_receptive_field"]
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -165,3 +165,19 @@ class WaveNet(nn.Module):
             x, skip = block(x)
             skips = skips + skip
         return skips
+
+
+def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
+    """Receptive field of the last output of a 1D module, measured by autograd, not by formula.
+
+    Feeds a random float64 input ``(1, channels, length)``, back-propagates from the last time step
+    and returns how many steps back the earliest input with a non-zero gradient lies (inclusive).
+    ``length`` must exceed the receptive field, or the answer is cut at ``length``.
+    """
+    channels, length = check_int("channels", channels), check_int("length", length)
+    x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
+    output = module.double()(x)
+    output = output[0] if isinstance(output, tuple) else output
+    output[..., -1].sum().backward()
+    reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
+    return length - int(reached.min())

@@ -50,6 +50,20 @@ def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2,
     return fig
 
 
+def _panel_grid(count: int, ncols: int | None, size: float, extra_width: float, extra_height: float):
+    """A figure with ``count`` panels in rows of ``ncols``; unused panels are switched off."""
+    import matplotlib.pyplot as plt
+
+    ncols = ncols or count
+    nrows = -(-count // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols + extra_width, size * nrows + extra_height), squeeze=False
+    )
+    for ax in axes.flat[count:]:
+        ax.axis("off")
+    return fig, axes.flat[:count]
+
+
 def show_images(
     images: Sequence[np.ndarray],
     titles: Sequence[str],
@@ -66,18 +80,12 @@ def show_images(
     ``cmap`` and ``symmetric`` are one value for all panels or one per panel; ``symmetric`` centres
     the colour scale on 0 (for signed responses such as edge maps).
     """
-    import matplotlib.pyplot as plt
-
     if len(images) != len(titles):
         raise ValueError(f"images and titles must have the same length, got {len(images)} and {len(titles)}")
-    ncols = ncols or len(images)
-    nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.6, size * nrows + 0.5), squeeze=False)
-    for ax in axes.flat[len(images) :]:
-        ax.axis("off")
+    fig, axes = _panel_grid(len(images), ncols, size, 0.6, 0.5)
     cmaps = [cmap] * len(images) if isinstance(cmap, str) else list(cmap)
     symmetric_flags = [symmetric] * len(images) if isinstance(symmetric, bool) else list(symmetric)
-    for ax, image, title, cmap, symmetric in zip(axes.flat, images, titles, cmaps, symmetric_flags, strict=False):
+    for ax, image, title, cmap, symmetric in zip(axes, images, titles, cmaps, symmetric_flags, strict=False):
         image = np.asarray(image)
         if symmetric:
             bound = float(np.abs(image).max()) or 1.0
@@ -130,14 +138,10 @@ def plot_maps(
     annotate: bool = False,
 ):
     """Gradient or path-count maps side by side, each with its own colour bar (white = 0)."""
-    import matplotlib.pyplot as plt
-
-    ncols = ncols or len(maps)
-    nrows = -(-len(maps) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.8, size * nrows + 0.6), squeeze=False)
-    for ax in axes.flat[len(maps) :]:
-        ax.axis("off")
-    for ax, grid, title in zip(axes.flat, maps, titles, strict=False):
+    if len(maps) != len(titles):
+        raise ValueError(f"maps and titles must have the same length, got {len(maps)} and {len(titles)}")
+    fig, axes = _panel_grid(len(maps), ncols, size, 0.8, 0.6)
+    for ax, grid, title in zip(axes, maps, titles, strict=False):
         grid = np.asarray(grid, dtype=float)
         shown = ax.imshow(grid, cmap=cmap, vmin=0)
         ax.set_title(title)

@@ -29,6 +29,7 @@ __all__ = [
     "ReceptiveField",
     "describe",
     "gradient_map",
+    "impulse_extent",
     "has_gridding",
     "hdc_max_distance",
     "holes",
@@ -111,6 +112,34 @@ def receptive_field(layers: Iterable[Any]) -> ReceptiveField:
         jump *= s
         rows.append(LayerRF(index + 1, k, s, d, k_eff, size, jump))
     return ReceptiveField(size=size, stride=jump, layers=tuple(rows))
+
+
+def impulse_extent(layers: Iterable[Any], length: int | None = None) -> int:
+    """Brute-force receptive field: how far apart the first and last inputs that reach output 0 are.
+
+    Runs an impulse at every input position through the real stack (``conv.conv1d`` with all-ones
+    kernels, no padding) and measures the span of the positions that change output 0. No formula
+    is involved, so it checks ``receptive_field`` independently.
+    """
+    from .conv import conv1d
+
+    parsed = [_parse_layer(i, spec) for i, spec in enumerate(layers)]
+    if not parsed:
+        raise ValueError("layers must not be empty")
+    jump, span = 1, 1
+    for k, s, d in parsed:  # a length that surely holds the field (the closed form is not trusted)
+        span += (d * (k - 1)) * jump
+        jump *= s
+    length = check_int("length", length) if length is not None else span + 2 * jump + 8
+    reached = []
+    for position in range(length):
+        x = np.zeros(length)
+        x[position] = 1.0
+        for k, s, d in parsed:
+            x = conv1d(x, np.ones(k), stride=s, dilation=d)
+        if x[0] != 0:
+            reached.append(position)
+    return reached[-1] - reached[0] + 1
 
 
 def _check_odd_kernel(kernel_size: Any) -> int:

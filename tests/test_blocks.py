@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils import receptive_field as rf
-from course_utils.blocks import ASPP, WaveNet, WaveNetBlock
+from course_utils.blocks import ASPP, WaveNet, WaveNetBlock, probe_receptive_field
 
 torch.manual_seed(0)
 
@@ -113,13 +113,6 @@ def test_wavenet_is_causal_for_every_t(kernel_size):
         assert grad[..., t].abs().sum() > 0
 
 
-def _probe_receptive_field(net, channels, length):
-    x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
-    net(x)[..., -1].sum().backward()
-    reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
-    return length - reached.min().item()
-
-
 @pytest.mark.parametrize(
     ("n_layers", "n_stacks", "kernel_size"), [(1, 1, 2), (4, 1, 2), (3, 2, 2), (3, 1, 3), (10, 1, 2)]
 )
@@ -127,7 +120,7 @@ def test_wavenet_receptive_field_equals_impulse_probe_and_closed_form(n_layers, 
     net = WaveNet(2, n_layers, n_stacks, kernel_size).double()
     expected = 1 + n_stacks * (kernel_size - 1) * (2**n_layers - 1)
     assert net.receptive_field == expected
-    assert _probe_receptive_field(net, 2, expected + 20) == expected
+    assert probe_receptive_field(net, 2, expected + 20) == expected
     if (n_layers, n_stacks, kernel_size) == (10, 1, 2):
         assert net.receptive_field == 1024 == rf.receptive_field([(2, 1, 2**i) for i in range(10)]).size
 
