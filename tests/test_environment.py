@@ -8,9 +8,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pins(lines):
+    """name -> version for exact pins; a line with an environment marker counts only if it holds on Linux."""
     pins = {}
     for line in lines:
         line = line.strip().strip("-").strip()
+        if ";" in line:
+            line, marker = (part.strip() for part in line.split(";", 1))
+            if marker not in ("sys_platform == 'linux'", 'sys_platform == "linux"'):
+                continue  # pinned for another platform; environment.yml (Binder) is Linux
         match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;#]+)", line)
         if match:
             pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
