@@ -76,7 +76,7 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
 
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
-    if _installed("tensorflow") and "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules:
         # Only seed TensorFlow if a chapter already imported it: importing it costs seconds.
         sys.modules["tensorflow"].random.set_seed(seed)
     if plots:

@@ -221,32 +221,30 @@ def _windows(xp: np.ndarray, out_shape: tuple[int, ...], ksize, strides, dilatio
     return as_strided(xp, xp.shape[:2] + tuple(out_shape) + tuple(ksize), view_strides, writeable=False)
 
 
-# Columns per block in _shift_gemm: a block of the output (O x 4096 float32 = 1 MiB at O = 64) stays
+# Columns per block in the shift-GEMMs: a block of the output (O x 4096 float32 = 1 MiB at O = 64) stays
 # in cache while its taps accumulate, so the sum costs no extra pass over main memory.
 SHIFT_GEMM_BLOCK = 4096
 
 
-def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...], dilations) -> np.ndarray:
-    """Stride-1 convolution as one small GEMM per tap on the flattened padded input.
+def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], dilations) -> np.ndarray:
+    """Stride-1 2D convolution as one small GEMM per tap on the flattened padded input.
 
-    Tap ``t`` contributes ``W[:, :, t] @ x_shifted`` (O x C times C x positions). On the flattened
-    padded image a 2D shift is a 1D offset ``i * d_h * Wp + j * d_w``, so each product reads a
-    contiguous band of memory with no copy (the im2col matrix is never built). Output rows keep
-    the padded pitch ``Wp``; the ``Wp - W_out`` wrapped-around columns per row are computed and
-    dropped (3% of the work at 128x128). The columns are processed in cache-sized blocks so that
-    adding the taps' products does not stream the whole output through memory once per tap.
+    Tap ``(p, q)`` contributes ``W[:, :, p, q] @ x_shifted`` (O x C times C x positions). On the
+    flattened padded image a 2D shift is a 1D offset ``p * d_h * Wp + q * d_w``, so each product
+    reads a contiguous band of memory with no copy (the im2col matrix is never built). Output rows
+    keep the padded pitch ``Wp``; the ``Wp - W_out`` wrapped-around columns per row are computed
+    and dropped (3% of the work at 128x128). The columns are processed in cache-sized blocks so
+    that adding the taps' products does not stream the whole output through memory once per tap.
     """
-    n, c = xp.shape[:2]
+    n, c, _, pitch = xp.shape
     o = w.shape[0]
-    two_d = xp.ndim == 4
-    pitch = xp.shape[3] if two_d else 1
-    width = out_shape[1] if two_d else out_shape[0]
-    band_len = (out_shape[0] - 1) * pitch + width if two_d else width
+    height, width = out_shape
+    band_len = (height - 1) * pitch + width
     flat = xp.reshape(n, c, -1)
     taps = list(np.ndindex(*w.shape[2:]))
-    kernels = [np.ascontiguousarray(w[(slice(None), slice(None), *tap)]) for tap in taps]
-    offsets = [tap[0] * dilations[0] * pitch + (tap[1] * dilations[1] if two_d else 0) for tap in taps]
-    out = np.empty((n, o, out_shape[0] * pitch if two_d else width), dtype=xp.dtype)
+    kernels = [np.ascontiguousarray(w[:, :, p, q]) for p, q in taps]
+    offsets = [p * dilations[0] * pitch + q * dilations[1] for p, q in taps]
+    out = np.empty((n, o, height * pitch), dtype=xp.dtype)
     block = max(1, min(SHIFT_GEMM_BLOCK, band_len))
     scratch = np.empty((o, block), dtype=xp.dtype)
     for b in range(n):
@@ -257,9 +255,7 @@ def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...], dilat
             for kernel, offset in zip(kernels[1:], offsets[1:], strict=True):
                 np.matmul(kernel, flat[b, :, start + offset : stop + offset], out=tmp)
                 acc += tmp
-    if two_d:
-        return out.reshape(n, o, out_shape[0], pitch)[..., :width]
-    return out
+    return out.reshape(n, o, height, pitch)[..., :width]
 
 
 def _shift_gemm_1d(x: np.ndarray, w: np.ndarray, left: int, length: int, dilation: int) -> np.ndarray:

@@ -48,7 +48,7 @@ def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
     if isinstance(expected, bool | np.bool_):
         ok = isinstance(got, bool | np.bool_) and bool(got) == bool(expected)
     elif isinstance(expected, list):
-        ok = isinstance(got, list | tuple | np.ndarray) and [int(v) for v in got] == expected
+        ok = isinstance(got, list | tuple | np.ndarray) and np.asarray(got).tolist() == expected
     else:  # a number: True must not pass for 1
         ok = not isinstance(got, bool | np.bool_) and got is not None and got == expected
     return ok, "" if ok else f"returned {got!r}, expected {expected!r}"

@@ -62,3 +62,8 @@ def test_chapter2_checkers(capsys):
     assert out[3].startswith("NOT YET: dilated_conv1d(") and "values differ" in out[3]
     assert out[4] == "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1)"
     assert out[5] == "NOT YET: tap_positions(0, 1, 1, 1) returned None, expected (0,)"
+
+
+def test_list_answers_are_not_truncated(capsys):
+    exercises.check_fibonacci(lambda n: [1.5] * n)
+    assert capsys.readouterr().out.startswith("NOT YET: fibonacci(1) returned [1.5], expected [1]")
