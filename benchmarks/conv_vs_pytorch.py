@@ -1,4 +1,7 @@
-"""time(course_utils.conv fast) / time(PyTorch), single-threaded, float32, median of repeated runs.
+"""time(course_utils.conv fast) / time(PyTorch), single-threaded, float32, medians of interleaved runs.
+
+The two implementations are timed alternately (ours, PyTorch, ours, PyTorch, ...) so that a
+change in machine load during the run affects both sides alike; the ratio is of the two medians.
 
 Two reference shapes (issue 3): a 2D 'same' convolution at dilation 2 and a causal 1D one at
 dilation 8. Both sides get the same data and do the same multiply-adds; the ratio says how much
@@ -12,12 +15,28 @@ import os
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
+import statistics  # noqa: E402
+import time  # noqa: E402
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from course_utils import conv  # noqa: E402
-from course_utils.timing import median_time  # noqa: E402
+
+
+def interleaved_medians(first, second, rounds: int = 31, warmup: int = 3) -> tuple[float, float]:
+    """Median seconds of ``first()`` and of ``second()``, timed alternately for ``rounds`` rounds."""
+    for _ in range(warmup):
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for fn, bucket in ((first, samples[0]), (second, samples[1])):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def main() -> None:
@@ -46,9 +65,8 @@ def main() -> None:
             return ours(x, w, padding=padding, dilation=d)
 
         with torch.inference_mode():
-            t_torch = median_time(run_torch, repeat=15, warmup=3)
+            t_ours, t_torch = interleaved_medians(run_ours, run_torch)
             reference = run_torch().numpy()
-        t_ours = median_time(run_ours, repeat=15, warmup=3)
         diff = float(np.abs(run_ours() - reference).max())
         print(f"{name:<46}{t_ours * 1e3:>11.2f}{t_torch * 1e3:>12.2f}{t_ours / t_torch:>8.2f}   {diff:.1e}")
 

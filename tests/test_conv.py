@@ -279,3 +279,14 @@ def test_conv2d_bad_arguments():
         conv2d(x, w, padding="same", stride=(2, 1))
     with pytest.raises(ValueError, match=r"for a single image x of shape \(8, 8\), w must have 2 axes"):
         conv2d(np.ones((8, 8)), np.ones(3))
+
+
+def test_reused_padding_workspace_never_leaks_between_calls():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((2, 3, 3, 3))
+    first, second = rng.standard_normal((2, 1, 3, 9, 9))
+    y_first = conv2d(first, w, padding="same", dilation=2)
+    y_second = conv2d(second, w, padding="same", dilation=2)  # same shape: the padded buffer is reused
+    np.testing.assert_allclose(y_second, _reference(second, w, None, 1, "same", 2), atol=1e-12)
+    np.testing.assert_allclose(y_first, _reference(first, w, None, 1, "same", 2), atol=1e-12)  # not overwritten
+    np.testing.assert_allclose(conv2d(second, w, padding=1), _reference(second, w, None, 1, 1, 1), atol=1e-12)
