@@ -14,7 +14,8 @@ the future. These are the designs of the papers:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +24,16 @@ from torch import nn
 from ._checks import check_int
 from .receptive_field import receptive_field
 
-__all__ = ["ASPP", "BatchNorm2d", "WaveNet", "WaveNetBlock", "conv_bn_relu", "probe_receptive_field"]
+__all__ = [
+    "ASPP",
+    "BatchNorm2d",
+    "Causality",
+    "WaveNet",
+    "WaveNetBlock",
+    "conv_bn_relu",
+    "future_leaks",
+    "probe_receptive_field",
+]
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -181,3 +191,27 @@ def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
     output[..., -1].sum().backward()
     reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
     return length - int(reached.min())
+
+
+class Causality(NamedTuple):
+    future: int  # non-zero gradients of y[t] w.r.t. inputs after t, over all t (0 = causal)
+    blind_to_present: int  # time steps t where y[t] does not depend on x[t]
+
+
+def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: int) -> Causality:
+    """Causality check of a 1D module (or function) by autograd, for every output time step.
+
+    Feeds a random float64 input ``(1, channels, length)`` and back-propagates from each ``y[t]``;
+    ``future`` counts the non-zero gradients w.r.t. inputs after ``t`` (a causal module gives 0).
+    ``blind_to_present`` counts the steps whose output ignores ``x[t]`` itself.
+    """
+    channels, length = check_int("channels", channels), check_int("length", length)
+    x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
+    output = (module.double() if isinstance(module, nn.Module) else module)(x)
+    output = output[0] if isinstance(output, tuple) else output
+    future = blind = 0
+    for t in range(min(length, output.shape[-1])):
+        (grad,) = torch.autograd.grad(output[..., t].sum(), x, retain_graph=True)
+        future += int((grad[..., t + 1 :] != 0).sum())
+        blind += int(not grad[..., t].abs().sum() > 0)
+    return Causality(future, blind)

@@ -328,13 +328,10 @@ def _conv(x, w, b, spatial, stride, padding, dilation, method) -> np.ndarray:
         (n + lo + hi - ((k - 1) * d + 1)) // s + 1
         for n, (lo, hi), k, d, s in zip(x.shape[2:], pads, ksize, dilations, strides, strict=True)
     )
-    if method == "fast" and spatial == 1 and strides == (1,):
-        y = _shift_gemm_1d(np.ascontiguousarray(x), w, pads[0][0], out_shape[0], dilations[0])
-        if b is not None:
-            y += b.reshape(1, -1, 1)
-        return y[0, 0] if single else y
     if method == "naive":
         y = _naive(_pad(x, pads), w, out_shape, strides, dilations)
+    elif spatial == 1 and strides == (1,):
+        y = _shift_gemm_1d(np.ascontiguousarray(x), w, pads[0][0], out_shape[0], dilations[0])
     elif all(s == 1 for s in strides):
         y = _shift_gemm(_pad(x, pads, reuse=True), w, out_shape, dilations)  # y never views the buffer
     else:

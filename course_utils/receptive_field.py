@@ -152,10 +152,6 @@ def _check_odd_kernel(kernel_size: Any) -> int:
     return k
 
 
-def _half_width(dilations: tuple[int, ...], k: int) -> int:
-    return (k - 1) // 2 * sum(dilations)
-
-
 def path_counts(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
     """Paths from each input offset ``-R..R`` to the centre output, for all-ones kernels, unbounded input.
 

@@ -104,6 +104,12 @@ def tf_same_padding(n: int, kernel_size: int, stride: int = 1, dilation: int = 1
     return (total // 2, total - total // 2)
 
 
+def _as_tf_float(x: Any) -> np.ndarray:
+    """float64 stays float64 (exact comparisons); everything else runs in float32, Keras' default."""
+    x = np.asarray(x)
+    return x if x.dtype == np.float64 else x.astype(np.float32)
+
+
 def _check_strides_dilation(strides: Any, dilation_rate: Any, ndim: int) -> None:
     strides = (strides,) * ndim if isinstance(strides, int) else tuple(strides)
     rates = (dilation_rate,) * ndim if isinstance(dilation_rate, int) else tuple(dilation_rate)
@@ -125,7 +131,7 @@ def _keras_conv(
     dilation_rate: Any,
 ) -> np.ndarray:
     tf, keras = frameworks()
-    x = np.asarray(x, dtype=np.float32) if np.asarray(x).dtype != np.float64 else np.asarray(x)
+    x = _as_tf_float(x)
     w = np.asarray(w, dtype=x.dtype)
     ndim = 1 if layer_cls == "Conv1D" else 2
     if x.ndim != ndim + 2 or w.ndim != ndim + 2:
@@ -186,5 +192,5 @@ def tf_nn_conv2d(
     tf, _ = frameworks()
     if padding not in ("VALID", "SAME"):
         raise ValueError(f"padding must be 'VALID' or 'SAME' for tf.nn.conv2d, got {padding!r}")
-    x = np.asarray(x, dtype=np.float32) if np.asarray(x).dtype != np.float64 else np.asarray(x)
+    x = _as_tf_float(x)
     return tf.nn.conv2d(x, np.asarray(w, dtype=x.dtype), strides=strides, padding=padding, dilations=dilations).numpy()
