@@ -1,0 +1,473 @@
+"""Build the course's static site from the stored notebooks: pages, slides, student copies.
+
+Usage: python tools/build_site.py [OUTPUT_DIR]      (default: site/)
+
+Nothing is executed: every page is nbconvert's rendering of the notebook as stored. The result works
+opened from disk with no network: every script, style sheet and font is a trimmed copy of a package
+that `npm ci` installed from the committed package-lock.json (run here when node_modules is missing
+or older than the lock file).
+
+    index.html                      front page: chapters, what each teaches, links
+    notebooks/NN_name.html          one page per chapter (lab template, local MathJax 2, widgets)
+    notebooks/NAME.html             every notebooks/*.md, rendered in the same look
+    docs/lecturers_guide.html       the lecturer's guide
+    slides/NN_name.slides.html      one reveal.js deck per chapter
+    anim/*.gif                      the GIFs the Markdown links as ../anim/NAME.gif
+    student/notebooks/*.ipynb       student copies: cells tagged `solution` removed, exercise outputs cleared
+    student.zip                     the same student folder as one download
+    lib/                            require.js, jQuery, MathJax 2, reveal.js 5, the widgets html-manager
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = Path(__file__).resolve().parent / "site_templates"
+NODE_MODULES = ROOT / "node_modules"
+STUDENT_DIR = "dilated-convolutions-student"
+SOLUTION_TAG = "solution"
+EXERCISE_MARK = "exercises.check_"
+REVEAL_THEME = "white"  # its only font is the Source Sans Pro copy shipped beside it, copied below
+
+# lib/ paths as the pages see them, relative to site/ (pages live one folder down: prefix "../").
+LIB = {
+    "require_js_url": "lib/require.js",
+    "jquery_url": "lib/jquery.min.js",
+    "mathjax_url": "lib/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
+    "widget_renderer_url": "lib/html-manager/embed-amd.js",
+    "reveal_url_prefix": "lib/reveal.js",
+}
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- JavaScript packages
+
+
+def ensure_node_modules() -> None:
+    """Run `npm ci` when node_modules is missing or older than package-lock.json."""
+    lock = ROOT / "package-lock.json"
+    stamp = NODE_MODULES / ".package-lock.json"  # npm writes it on every install
+    if stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise BuildError(
+            "make site needs Node.js and npm to install the pages' scripts (package-lock.json); "
+            "install Node.js 18 or newer and run it again"
+        )
+    print("site: npm ci (package-lock.json) ...", flush=True)
+    subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
+    stamp.touch()
+
+
+def _copy_tree(src: Path, dst: Path, keep=lambda rel: True) -> None:
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src).as_posix()
+        if path.is_file() and keep(rel):
+            target = dst / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+
+def _mathjax_file(rel: str) -> bool:
+    """MathJax 2 with the TeX input and the CommonHTML output the pages configure, fonts as woff."""
+    if rel in ("MathJax.js", "LICENSE", "config/TeX-AMS_CHTML-full.js", "config/Safe.js"):
+        return True
+    if rel.startswith("extensions/"):
+        return not rel.startswith("extensions/a11y/")  # the accessibility explorer loads only from its menu
+    if rel.startswith(("jax/input/TeX/", "jax/element/", "jax/output/CommonHTML/")):
+        return True
+    if rel.startswith(("jax/output/PreviewHTML/", "jax/output/NativeMML/", "jax/output/PlainSource/")):
+        return True  # fast preview, and the light renderers the math menu may switch to
+    return rel.startswith("fonts/HTML-CSS/TeX/woff/")
+
+
+def copy_libraries(site: Path) -> None:
+    lib = site / "lib"
+    nm = NODE_MODULES
+    lib.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(nm / "requirejs/require.js", lib / "require.js")
+    shutil.copy2(nm / "jquery/dist/jquery.min.js", lib / "jquery.min.js")
+    _copy_tree(nm / "mathjax", lib / "mathjax", _mathjax_file)
+    # The widget manager and the Font Awesome files its CSS names (woff2/woff: what browsers pick).
+    _copy_tree(
+        nm / "@jupyter-widgets/html-manager/dist",
+        lib / "html-manager",
+        lambda rel: rel == "embed-amd.js" or rel.endswith((".woff2", ".woff")),
+    )
+    reveal = nm / "reveal.js"
+    for rel in ("dist/reveal.js", "dist/reveal.css", "dist/reset.css", "plugin/notes/notes.js", "LICENSE"):
+        target = lib / "reveal.js" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(reveal / rel, target)
+    _copy_tree(
+        reveal / "dist/theme",
+        lib / "reveal.js/dist/theme",
+        lambda rel: rel == f"{REVEAL_THEME}.css" or (rel.startswith("fonts/source-sans-pro/") and not rel.endswith(".eot")),
+    )
+    for rel in ("jquery/LICENSE.txt", "requirejs/LICENSE", "@jupyter-widgets/html-manager/LICENSE"):
+        if (nm / rel).exists():
+            target = lib / "licenses" / rel.replace("/", "_")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(nm / rel, target)
+
+
+# --------------------------------------------------------------------------- links between pages
+
+
+def site_path_of(repo_path: str) -> str | None:
+    """Where a repository file lives in the site, or None when the site has no page for it."""
+    if repo_path.startswith("notebooks/") and repo_path.endswith(".ipynb"):
+        return repo_path[: -len(".ipynb")] + ".html"
+    if repo_path.endswith(".md") and (repo_path.startswith(("notebooks/", "docs/"))):
+        return repo_path[: -len(".md")] + ".html"
+    if repo_path.startswith("anim/"):
+        return repo_path
+    return None
+
+
+_HREF = re.compile(r'(href|src)="([^"]*)"')
+
+
+def rewrite_links(page_html: str, source_repo_path: str, page_site_path: str) -> str:
+    """Point relative links at the site's pages: X.ipynb -> X.html, X.md -> X.html, resolved from
+    where the link was written (the source file) to where the page now lives."""
+    source_dir = posixpath.dirname(source_repo_path)
+    page_dir = posixpath.dirname(page_site_path)
+
+    def fix(match: re.Match) -> str:
+        attr, url = match.group(1), html.unescape(match.group(2))
+        if not url or url.startswith(("#", "/", "data:", "javascript:")) or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+            return match.group(0)
+        path, sep, fragment = url.partition("#")
+        if not path.endswith((".ipynb", ".md", ".gif", ".png", ".jpg", ".svg")):
+            return match.group(0)
+        target = site_path_of(posixpath.normpath(posixpath.join(source_dir, path)))
+        if target is None:
+            return match.group(0)
+        new = posixpath.relpath(target, page_dir or ".") + sep + fragment
+        return f'{attr}="{html.escape(new, quote=True)}"'
+
+    return _HREF.sub(fix, page_html)
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def chapters() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def markdown_pages() -> list[Path]:
+    pages = sorted((ROOT / "notebooks").glob("*.md"))
+    guide = ROOT / "docs" / "lecturers_guide.md"
+    return pages + ([guide] if guide.exists() else [])
+
+
+def without_solutions(nb):
+    nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
+    return nb
+
+
+def is_exercise(cell) -> bool:
+    return cell.cell_type == "code" and EXERCISE_MARK in cell.source
+
+
+def student_copy(nb):
+    """Solution cells (and the Markdown that points at them, tagged the same) removed; the exercise
+    cells' stored verdicts cleared, so the learner's own run is the first one they see."""
+    nb = without_solutions(nb)
+    for cell in nb.cells:
+        if is_exercise(cell):
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def expected_slide_count(nb) -> int:
+    """Vertical slides of the deck, per nbconvert's rules: the first visible cell opens a slide, then
+    every 'slide' or 'subslide' cell opens one."""
+    types = [cell.metadata.get("slideshow", {}).get("slide_type", "-") for cell in nb.cells]
+    visible = [i for i, kind in enumerate(types) if kind not in ("notes", "skip")]
+    if not visible:
+        return 0
+    return 1 + sum(kind in ("slide", "subslide") for kind in types[visible[0] + 1 :])
+
+
+def chapter_title(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "Untitled"
+
+
+def learning_goals(nb) -> list[str]:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "Learning goals" in cell.source:
+            text = cell.source.split("Learning goals", 1)[1]
+            goals, current = [], None
+            for line in text.splitlines():
+                if line.startswith("- "):
+                    current = line[2:].strip()
+                    goals.append(current)
+                elif current is not None and line.startswith("  ") and line.strip():
+                    goals[-1] += " " + line.strip()
+                elif goals and not line.strip():
+                    break
+            return goals
+    return []
+
+
+def _urls(depth: int) -> dict[str, str]:
+    prefix = "../" * depth
+    return {key: prefix + value for key, value in LIB.items()}
+
+
+def _exporter(kind: str, depth: int):
+    from nbconvert import HTMLExporter, SlidesExporter
+    from traitlets.config import Config
+
+    urls = _urls(depth)
+    config = Config()
+    for cls in ("HTMLExporter", "SlidesExporter"):
+        config[cls].require_js_url = urls["require_js_url"]
+        config[cls].jquery_url = urls["jquery_url"]
+        config[cls].mathjax_url = urls["mathjax_url"]
+        config[cls].widget_renderer_url = urls["widget_renderer_url"]
+        config[cls].extra_template_basedirs = [str(TEMPLATES)]
+    if kind == "slides":
+        config.SlidesExporter.reveal_url_prefix = urls["reveal_url_prefix"]
+        config.SlidesExporter.reveal_theme = REVEAL_THEME
+        config.SlidesExporter.reveal_transition = "none"
+        config.SlidesExporter.reveal_number = "c/t"
+        return SlidesExporter(config=config, template_name="course_reveal")
+    return HTMLExporter(config=config, template_name="course_lab")
+
+
+def _nav(page_site_path: str, items: list[tuple[str, str]]) -> str:
+    page_dir = posixpath.dirname(page_site_path)
+    return "".join(
+        f'<a href="{html.escape(posixpath.relpath(target, page_dir or "."))}">{html.escape(label)}</a>'
+        for label, target in items
+    )
+
+
+def _write_page(out: Path, body: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body, encoding="utf-8")
+
+
+def build_chapter(args) -> tuple[str, str, int]:
+    """Page and deck of one chapter (runs in a worker process)."""
+    path, site, nav_items = args
+    name = path.stem
+    nb = nbformat.read(path, as_version=4)
+    title = chapter_title(nb)
+    nb.metadata["title"] = title
+    repo_path = f"notebooks/{path.name}"
+
+    page_path = f"notebooks/{name}.html"
+    resources = {"metadata": {"name": name}, "site_nav": _nav(page_path, nav_items)}
+    body, _ = _exporter("page", 1).from_notebook_node(nb, resources=resources)
+    _write_page(Path(site) / page_path, rewrite_links(body, repo_path, page_path))
+
+    deck = without_solutions(nb)
+    deck_path = f"slides/{name}.slides.html"
+    body, _ = _exporter("slides", 1).from_notebook_node(deck, resources={"metadata": {"name": name}})
+    _write_page(Path(site) / deck_path, rewrite_links(body, repo_path, deck_path))
+    return name, title, expected_slide_count(deck)
+
+
+def markdown_notebook(text: str, title: str):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    nb.metadata["title"] = title
+    return nb
+
+
+def build_markdown(args) -> str:
+    path, site, nav_items = args
+    repo_path = path.relative_to(ROOT).as_posix()
+    page_path = site_path_of(repo_path)
+    text = path.read_text(encoding="utf-8")
+    title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
+    resources = {"metadata": {"name": path.stem}, "site_nav": _nav(page_path, nav_items)}
+    body, _ = _exporter("page", page_path.count("/")).from_notebook_node(
+        markdown_notebook(text, title), resources=resources
+    )
+    _write_page(Path(site) / page_path, rewrite_links(body, repo_path, page_path))
+    return page_path
+
+
+def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
+    lines = [
+        "# Dilated convolutions, from scratch to real networks",
+        "",
+        "An open course on dilated (atrous) convolutions: why they grow the receptive field without",
+        "losing resolution or adding parameters, how to compute them from scratch, how PyTorch and Keras",
+        "spell them, what goes wrong (the gridding problem), how to fix it, and where they live in real",
+        "networks (ASPP, WaveNet). Every claim is checked in code. This site is the course as stored:",
+        "read each chapter here, present it as slides, or download the student copies and run them in",
+        "JupyterLab.",
+        "",
+        "## Chapters",
+        "",
+    ]
+    for entry in entries:
+        lines.append(f"### {html.escape(entry['title'])}")
+        lines.append("")
+        if entry["goals"]:
+            lines.append("After this chapter you can:")
+            lines.append("")
+            lines += [f"- {goal}" for goal in entry["goals"]]
+            lines.append("")
+        lines.append(
+            f"[Read the chapter](notebooks/{entry['name']}.html) · "
+            f"[Slides](slides/{entry['name']}.slides.html) ({entry['slides']} slides) · "
+            f"[Student copy](student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb)"
+        )
+        lines.append("")
+    lines += ["## More", ""]
+    for page in pages:
+        label = {
+            "docs/lecturers_guide.html": "Lecturer's guide: durations, key points, misconceptions, presenting offline",
+            "notebooks/sources_and_errata.html": "Sources and errata: every claim taken from a source, and what the checks found",
+        }.get(page, Path(page).stem.replace("_", " ").capitalize())
+        lines.append(f"- [{label}]({page})")
+    lines.append(
+        "- [Student copies as one zip](student.zip): the chapters without worked solutions, the GIFs, "
+        "and a short read-me. Unzip it inside the course folder and open it with `make lab`."
+    )
+    lines.append("")
+    nb = markdown_notebook("\n".join(lines), "Dilated convolutions: a course")
+    body, _ = _exporter("page", 0).from_notebook_node(nb, resources={"metadata": {"name": "index"}})
+    _write_page(site / "index.html", body)
+
+
+STUDENT_README = """Student copies of the course "Dilated convolutions, from scratch to real networks"
+
+These notebooks are the chapters without their worked solutions: write each exercise yourself and
+run its cell; the checker under it says PASS or NOT YET and names the first case that fails.
+
+They need the course's environment (course_utils and the pinned packages). Unzip this folder
+inside the course folder (the one with the Makefile), then run `make lab` there and open
+{folder}/notebooks/ in JupyterLab's file browser.
+"""
+
+
+def build_student(site: Path) -> None:
+    base = site / "student" / STUDENT_DIR
+    (base / "notebooks").mkdir(parents=True, exist_ok=True)
+    for path in chapters():
+        nb = student_copy(nbformat.read(path, as_version=4))
+        nbformat.write(nb, base / "notebooks" / path.name)
+    for page in sorted((ROOT / "notebooks").glob("*.md")):
+        shutil.copy2(page, base / "notebooks" / page.name)
+    shutil.copytree(ROOT / "anim", base / "anim", dirs_exist_ok=True)
+    (base / "README.txt").write_text(STUDENT_README.format(folder=STUDENT_DIR), encoding="utf-8")
+    with zipfile.ZipFile(site / "student.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(site / "student").as_posix())
+
+
+def build(site: Path, workers: int = 2) -> dict:
+    """Build the whole site into `site` (replaced). Returns what was built."""
+    start = time.perf_counter()
+    ensure_node_modules()
+    site = site.resolve()
+    tmp = site.with_name(site.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+
+    copy_libraries(tmp)
+    shutil.copytree(ROOT / "anim", tmp / "anim", ignore=shutil.ignore_patterns("*.tmp"))
+    md = markdown_pages()
+    md_site = [site_path_of(p.relative_to(ROOT).as_posix()) for p in md]
+
+    common = [("Course home", "index.html")]
+    for path, target in zip(md, md_site, strict=True):
+        if path.name == "sources_and_errata.md":
+            common.append(("Sources and errata", target))
+    if (ROOT / "docs/lecturers_guide.md").exists():
+        common.append(("Lecturer's guide", "docs/lecturers_guide.html"))
+
+    names = [p.stem for p in chapters()]
+    chapter_jobs = []
+    for i, path in enumerate(chapters()):
+        items = list(common[:1])
+        if i > 0:
+            items.append(("← previous chapter", f"notebooks/{names[i - 1]}.html"))
+        if i + 1 < len(names):
+            items.append(("next chapter →", f"notebooks/{names[i + 1]}.html"))
+        items += [
+            ("Slides", f"slides/{path.stem}.slides.html"),
+            ("Student copy", f"student/{STUDENT_DIR}/notebooks/{path.name}"),
+        ] + common[1:]
+        chapter_jobs.append((path, str(tmp), items))
+    md_jobs = [(path, str(tmp), common) for path in md]
+
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            md_done = pool.map(build_markdown, md_jobs)
+            built = list(pool.map(build_chapter, chapter_jobs))
+            md_done = list(md_done)
+    else:
+        md_done = [build_markdown(job) for job in md_jobs]
+        built = [build_chapter(job) for job in chapter_jobs]
+
+    entries = []
+    for path, (name, title, slides) in zip(chapters(), built, strict=True):
+        entries.append(
+            {"name": name, "title": title, "slides": slides, "goals": learning_goals(nbformat.read(path, 4))}
+        )
+    build_index(tmp, entries, md_done)
+    build_student(tmp)
+
+    old = site.with_name(site.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if site.exists():
+        site.rename(old)
+    tmp.rename(site)
+    shutil.rmtree(old, ignore_errors=True)
+    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    return {"chapters": entries, "pages": md_done, "bytes": size, "seconds": time.perf_counter() - start}
+
+
+def main(argv: list[str]) -> int:
+    site = Path(argv[0]) if argv else ROOT / "site"
+    try:
+        report = build(site, workers=min(2, os.cpu_count() or 1))
+    except BuildError as error:
+        print(f"site: {error}", file=sys.stderr)
+        return 1
+    slides = ", ".join(f"{entry['name'][:2]}: {entry['slides']}" for entry in report["chapters"])
+    print(
+        f"site: {len(report['chapters'])} chapters, {len(report['pages'])} Markdown pages, slides ({slides}), "
+        f"{report['bytes'] / 1e6:.1f} MB in {report['seconds']:.1f} s -> open {site}/index.html"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
