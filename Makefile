@@ -18,6 +18,7 @@ help:
 	@echo "make anim     regenerate the GIFs in anim/ (deterministic, atomic)"
 	@echo "make bench    print measured speed ratios against PyTorch"
 	@echo "make lint     ruff check and format check"
+	@echo "make site     build the offline site in site/: chapter pages, slides, student copies (needs Node.js)"
 
 # .venv is (re)built when missing or older than the pins.
 $(STAMP): pyproject.toml constraints.txt tools/setup_venv.sh
@@ -61,6 +62,14 @@ format: $(STAMP)
 # Re-lock every transitive dependency after changing a pin in pyproject.toml.
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | sed -E 's/\+cpu$$//' | grep -v '^course-utils' > constraints.txt
+
+# The static site (pages, reveal.js slides, student copies) from the stored notebooks, nothing re-executed;
+# every script it loads is local, installed by `npm ci` from package-lock.json when node_modules is stale.
+.PHONY: site
+site: $(STAMP)
+	@command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
+		echo "make site: Node.js and npm are needed to install the pages' scripts; install Node.js 18 or newer and run it again"; exit 1; }
+	$(PY) tools/build_site.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-install.log .hypothesis

@@ -120,7 +120,9 @@ def copy_libraries(site: Path) -> None:
     _copy_tree(
         reveal / "dist/theme",
         lib / "reveal.js/dist/theme",
-        lambda rel: rel == f"{REVEAL_THEME}.css" or (rel.startswith("fonts/source-sans-pro/") and not rel.endswith(".eot")),
+        lambda rel: (
+            rel == f"{REVEAL_THEME}.css" or (rel.startswith("fonts/source-sans-pro/") and not rel.endswith(".eot"))
+        ),
     )
     for rel in ("jquery/LICENSE.txt", "requirejs/LICENSE", "@jupyter-widgets/html-manager/LICENSE"):
         if (nm / rel).exists():
@@ -260,6 +262,7 @@ def _exporter(kind: str, depth: int):
         config.SlidesExporter.reveal_theme = REVEAL_THEME
         config.SlidesExporter.reveal_transition = "none"
         config.SlidesExporter.reveal_number = "c/t"
+        config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
         return SlidesExporter(config=config, template_name="course_reveal")
     return HTMLExporter(config=config, template_name="course_lab")
 
@@ -319,6 +322,12 @@ def build_markdown(args) -> str:
     return page_path
 
 
+PAGE_LABELS = {
+    "docs/lecturers_guide.html": "Lecturer's guide: durations, key points, misconceptions, presenting offline",
+    "notebooks/sources_and_errata.html": "Sources and errata: claims taken from sources, and what the checks found",
+}
+
+
 def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
     lines = [
         "# Dilated convolutions, from scratch to real networks",
@@ -334,6 +343,7 @@ def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
         "",
     ]
     for entry in entries:
+        count = f"{entry['slides']} slide" + ("s" if entry["slides"] != 1 else "")
         lines.append(f"### {html.escape(entry['title'])}")
         lines.append("")
         if entry["goals"]:
@@ -343,16 +353,13 @@ def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
             lines.append("")
         lines.append(
             f"[Read the chapter](notebooks/{entry['name']}.html) · "
-            f"[Slides](slides/{entry['name']}.slides.html) ({entry['slides']} slides) · "
+            f"[Slides](slides/{entry['name']}.slides.html) ({count}) · "
             f"[Student copy](student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb)"
         )
         lines.append("")
     lines += ["## More", ""]
     for page in pages:
-        label = {
-            "docs/lecturers_guide.html": "Lecturer's guide: durations, key points, misconceptions, presenting offline",
-            "notebooks/sources_and_errata.html": "Sources and errata: every claim taken from a source, and what the checks found",
-        }.get(page, Path(page).stem.replace("_", " ").capitalize())
+        label = PAGE_LABELS.get(page, Path(page).stem.replace("_", " ").capitalize())
         lines.append(f"- [{label}]({page})")
     lines.append(
         "- [Student copies as one zip](student.zip): the chapters without worked solutions, the GIFs, "
