@@ -241,6 +241,16 @@ def _check_clean(visit: Visit, has_math: bool, views: int) -> None:
 # --------------------------------------------------------------------------- the site
 
 
+def test_missing_node_is_one_line(monkeypatch, tmp_path, capsys):
+    """Without Node.js (and no installed scripts) the build stops with one line that says why."""
+    monkeypatch.setattr(build_site, "NODE_MODULES", tmp_path / "node_modules")
+    monkeypatch.setattr(build_site.shutil, "which", lambda name: None)
+    assert build_site.main([str(tmp_path / "site")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "Node.js" in err
+    assert not (tmp_path / "site").exists()
+
+
 def test_site_layout_size_and_local_references(site):
     expected = ["index.html", "student.zip", "lib/require.js", "lib/jquery.min.js", "lib/mathjax/MathJax.js"]
     expected += [f"notebooks/{p.stem}.html" for p in CHAPTERS] + [f"slides/{p.stem}.slides.html" for p in CHAPTERS]
@@ -270,7 +280,7 @@ def test_links_point_at_site_pages(site):
 
 
 @pytest.mark.parametrize(("page", "has_math", "views"), _page_cases(), ids=lambda v: str(v))
-def test_page_offline_in_browser(site, browser, page, has_math, views):
+def test_page_offline_in_browser(browser, site, page, has_math, views):
     visit = Visit(browser, (site / page).as_uri())
     try:
         _check_clean(visit, has_math, views)
@@ -279,7 +289,7 @@ def test_page_offline_in_browser(site, browser, page, has_math, views):
 
 
 @pytest.mark.parametrize(("deck", "has_math", "views", "slides"), _deck_cases(), ids=lambda v: str(v))
-def test_deck_offline_in_browser(site, browser, deck, has_math, views, slides):
+def test_deck_offline_in_browser(browser, site, deck, has_math, views, slides):
     visit = Visit(browser, (site / deck).as_uri())
     try:
         visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
@@ -298,7 +308,7 @@ def test_deck_offline_in_browser(site, browser, deck, has_math, views, slides):
         visit.close()
 
 
-def test_widget_page_draws_the_stored_state(site, browser):
+def test_widget_page_draws_the_stored_state(browser, site):
     """Where a chapter stores widgets, the page shows them from the state: no kernel, no object repr."""
     stored = [(p, _stored_views(nbformat.read(p, as_version=4))) for p in CHAPTERS]
     stored = [(p, n) for p, n in stored if n]

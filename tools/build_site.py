@@ -21,6 +21,7 @@ or older than the lock file).
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import os
 import posixpath
@@ -33,7 +34,12 @@ import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import nbformat
+# jsonschema (through nbformat) imports an IRI syntax checker whose grammar takes seconds to build;
+# notebooks hold no IRI fields, and jsonschema skips the checker when the import fails.
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "site_templates"
@@ -245,7 +251,9 @@ def _urls(depth: int) -> dict[str, str]:
     return {key: prefix + value for key, value in LIB.items()}
 
 
+@functools.cache
 def _exporter(kind: str, depth: int):
+    """One exporter per kind and folder depth and process: its templates compile once."""
     from nbconvert import HTMLExporter, SlidesExporter
     from traitlets.config import Config
 
@@ -262,6 +270,8 @@ def _exporter(kind: str, depth: int):
         config.SlidesExporter.reveal_theme = REVEAL_THEME
         config.SlidesExporter.reveal_transition = "none"
         config.SlidesExporter.reveal_number = "c/t"
+        config.SlidesExporter.reveal_width = "1100"  # room for a 100-character code line
+        config.SlidesExporter.reveal_height = "780"
         config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
         return SlidesExporter(config=config, template_name="course_reveal")
     return HTMLExporter(config=config, template_name="course_lab")
@@ -435,6 +445,8 @@ def build(site: Path, workers: int = 2) -> dict:
     md_jobs = [(path, str(tmp), common) for path in md]
 
     if workers > 1:
+        import nbconvert  # noqa: F401  (imported once here, shared by the forked workers)
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             md_done = pool.map(build_markdown, md_jobs)
             built = list(pool.map(build_chapter, chapter_jobs))
