@@ -241,6 +241,24 @@ def _check_clean(visit: Visit, has_math: bool, views: int) -> None:
 # --------------------------------------------------------------------------- the site
 
 
+def test_links_are_rewritten_from_where_they_were_written():
+    page = (
+        '<a href="02_numpy_from_scratch.ipynb#3-two-dimensions">x</a> <a href="sources_and_errata.md">x</a> '
+        '<img src="../anim/dilation_2.gif"> <a href="https://example.org/a.md">x</a> <a href="#top">x</a>'
+    )
+    deck = build_site.rewrite_links(page, "notebooks/01_standard_vs_atrous.ipynb", "slides/01.slides.html")
+    assert 'href="../notebooks/02_numpy_from_scratch.html#3-two-dimensions"' in deck
+    assert 'href="../notebooks/sources_and_errata.html"' in deck
+    assert 'src="../anim/dilation_2.gif"' in deck
+    assert 'href="https://example.org/a.md"' in deck and 'href="#top"' in deck
+    chapter = build_site.rewrite_links(page, "notebooks/01_standard_vs_atrous.ipynb", "notebooks/01.html")
+    assert 'href="02_numpy_from_scratch.html#3-two-dimensions"' in chapter
+    guide = build_site.rewrite_links(
+        '<a href="../notebooks/05_fibonacci_fix.ipynb">x</a>', "docs/lecturers_guide.md", "docs/lecturers_guide.html"
+    )
+    assert guide == '<a href="../notebooks/05_fibonacci_fix.html">x</a>'
+
+
 def test_missing_node_is_one_line(monkeypatch, tmp_path, capsys):
     """Without Node.js (and no installed scripts) the build stops with one line that says why."""
     monkeypatch.setattr(build_site, "NODE_MODULES", tmp_path / "node_modules")
