@@ -299,9 +299,7 @@ def hdc(dilations: Sequence[int], kernel_size: int = 3) -> HDCVerdict:
     for r in rates:
         factor = gcd(factor, r)
     m2_ok = m2 <= k
-    failed = tuple(
-        name for name, broken in (("M2 <= K", not m2_ok), ("no common factor", factor > 1)) if broken
-    )
+    failed = tuple(name for name, broken in (("M2 <= K", not m2_ok), ("no common factor", factor > 1)) if broken)
     starts_at_one = rates[0] == 1
     rule1 = f"M2 = {m2} {'<=' if m2_ok else '>'} K = {k}"
     rule2 = "no common factor" if factor == 1 else f"the rates share the common factor {factor}"

@@ -2,8 +2,9 @@
 
 Type dilation rates, pick a kernel size, an image size and the weights; the map of the centre
 output's gradient and the numbers behind it (receptive field, holes, centre/max, and the whole
-HDC criterion of Wang et al. 2018 rule by rule, with the rule that failed) update at once. With all-ones weights the map is computed analytically (``gradient_map``), which
-takes a few milliseconds even at 129x129 with 8 layers (``benchmarks/widget_update.py``); random
+HDC criterion of Wang et al. 2018 rule by rule, with the rule that failed) update at once.
+With all-ones weights the map is computed analytically (``gradient_map``), which takes a few
+milliseconds even at 129x129 with 8 layers (``benchmarks/widget_update.py``); random
 weights run the PyTorch probe. Bad entries show a message in the widget, never a traceback.
 """
 
@@ -122,8 +123,10 @@ class ReceptiveFieldExplorer(widgets.VBox):
             ("holes (unbounded input)", f"{n['holes']} ({n['coverage']:.0%} of the field reached)"),
             ("holes inside this image", str(n["holes_in_image"])),
             ("centre / max paths", f"{n['centre_weight']} / {n['max_weight']}"),
-            ("HDC rule 1: M2 <= K", f"M2 = {verdict.m2} {'<=' if verdict.m2_ok else '>'} K = {verdict.kernel_size}: "
-             f"{met[verdict.m2_ok]}"),
+            (
+                "HDC rule 1: M2 <= K",
+                f"M2 = {verdict.m2} {'<=' if verdict.m2_ok else '>'} K = {verdict.kernel_size}: {met[verdict.m2_ok]}",
+            ),
             ("HDC rule 2: no common factor", f"gcd {verdict.common_factor}: {met[verdict.common_factor == 1]}"),
             ("HDC verdict", verdict.reason),
         ]
