@@ -1,8 +1,8 @@
 """Real network blocks built on dilated convolutions (PyTorch): DeepLabv3's ASPP and WaveNet.
 
-Seed 002 (the cheatsheet) sketches both but leaves out what makes them work: its ASPP has no
-BatchNorm, ReLU or projection, and its WaveNet block pads symmetrically, which lets outputs see
-the future. These are the designs of the papers:
+A widely shared "Dilated Convolutions Cheatsheet" (anonymous web reference) sketches both but
+leaves out what makes them work: its ASPP has no BatchNorm, ReLU or projection, and its WaveNet
+block pads both sides, so its residual sum fails on shapes. These are the designs of the papers:
 
 - ``ASPP``: Chen et al. (2017), "Rethinking Atrous Convolution for Semantic Image Segmentation"
   (DeepLabv3), section 3.3: a 1x1 branch, one 3x3 atrous branch per rate, image pooling, each

@@ -136,22 +136,37 @@ def plot_maps(
     ncols: int | None = None,
     size: float = 2.6,
     annotate: bool = False,
+    colorbar_label: str = "paths",
 ):
-    """Gradient or path-count maps side by side, each with its own colour bar (white = 0)."""
+    """Gradient or path-count maps side by side, each with its own colour bar (white = 0).
+
+    Axes show offsets from the centre pixel (row and column ``size // 2`` are offset 0), so maps of
+    different sizes read on the same coordinates; ``colorbar_label`` names what the colours count.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     if len(maps) != len(titles):
         raise ValueError(f"maps and titles must have the same length, got {len(maps)} and {len(titles)}")
     fig, axes = _panel_grid(len(maps), ncols, size, 0.8, 0.6)
     for ax, grid, title in zip(axes, maps, titles, strict=False):
         grid = np.asarray(grid, dtype=float)
-        shown = ax.imshow(grid, cmap=cmap, vmin=0)
+        rows, cols = grid.shape
+        top, left = rows // 2, cols // 2
+        extent = (-left - 0.5, cols - left - 0.5, rows - top - 0.5, -top - 0.5)
+        shown = ax.imshow(grid, cmap=cmap, vmin=0, extent=extent)
         ax.set_title(title)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if annotate and grid.shape[0] <= 15:
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(nbins=4, integer=True, symmetric=True))
+        ax.tick_params(labelsize="x-small")
+        ax.set_xlabel("column offset", fontsize="small")
+        ax.set_ylabel("row offset", fontsize="small")
+        if annotate and rows <= 15:
             for (i, j), value in np.ndenumerate(grid):
                 if value:
-                    ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=6)
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+                    ax.text(j - left, i - top, f"{value:g}", ha="center", va="center", fontsize=6)
+        colorbar = fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        colorbar.set_label(colorbar_label, fontsize="small")
+        colorbar.ax.tick_params(labelsize="x-small")
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

@@ -1,4 +1,6 @@
-"""The seeds' gradient probe in PyTorch, and the effective receptive field of Luo et al. (2016).
+"""The gradient probe of Jonas1312's notebook "Dilation Rate Gridding Problem and How to Solve It
+With the Fibonacci Sequence" (GitHub ``Jonas1312/dilation-rate-as-fibonacci-sequence``) in PyTorch,
+and the effective receptive field of Luo et al. (2016).
 
 The probe builds a stack of single-channel k x k convolutions (no bias, zero 'same' padding, one
 per dilation rate), runs it on a size x size input and returns the gradient of the centre output
@@ -36,9 +38,9 @@ def build_stack(
     nonlinearity: Nonlinearity = None,
     generator: torch.Generator | None = None,
 ) -> torch.nn.Sequential:
-    """The seeds' network: one Conv2d(1, 1, k, padding='same', dilation=d, bias=False) per rate.
+    """The gridding notebook's network: one Conv2d(1, 1, k, padding='same', dilation=d, bias=False) per rate.
 
-    ``weights="ones"`` fills every kernel with 1 (the seeds); ``"random"`` draws He-normal weights
+    ``weights="ones"`` fills every kernel with 1 (as that notebook does); ``"random"`` draws He-normal weights
     (std sqrt(2 / k^2)) from ``generator``. ``nonlinearity`` ("relu" or "tanh") follows every
     convolution but the last.
     """
@@ -72,11 +74,11 @@ def gradient_probe(
     *,
     seed: int = 0,
     nonlinearity: Nonlinearity = None,
-    input: Literal["zeros", "random"] = "zeros",  # noqa: A002 - the seeds' word for the image
+    input: Literal["zeros", "random"] = "zeros",  # noqa: A002 - the gridding notebook's word for the image
 ) -> np.ndarray:
-    """d(centre output)/d(input) of the seeds' stack on a ``size x size`` image, as a float64 array.
+    """d(centre output)/d(input) of the ``build_stack`` network on a ``size x size`` image, as float64.
 
-    ``input="zeros"`` is the seeds' probe (linear stacks only: at zero input a ReLU has zero
+    ``input="zeros"`` is the gridding notebook's probe (linear stacks only: at zero input a ReLU has zero
     gradient); ``"random"`` draws a standard-normal image from ``seed``. Random weights come from
     ``seed`` too, so a call is reproducible.
     """

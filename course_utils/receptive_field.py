@@ -9,15 +9,20 @@ Three views of "which inputs reach one output":
   paths from each input offset to the centre output. Zero marks a *hole*: an offset inside the
   receptive field that no path reaches (the gridding problem).
 - ``gradient_map(dilations, size)``: the same on a finite ``size x size`` image with zero 'same'
-  padding, which is exactly what the seeds' PyTorch probe (gradient of the centre output pixel
-  w.r.t. the input) returns, truncation at the image edge included.
+  padding, which is exactly what the PyTorch gradient probe of Jonas1312's notebook "Dilation
+  Rate Gridding Problem and How to Solve It With the Fibonacci Sequence" (gradient of the centre
+  output pixel w.r.t. the input) returns, truncation at the image edge included.
+
+``hdc(dilations)`` gives the verdict of the Hybrid Dilated Convolution criterion of Wang et al.
+(2018) with its parts, so that it can be compared with the exact hole count of ``holes``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from math import gcd
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,12 +30,14 @@ from ._checks import check_dilations, check_int
 
 __all__ = [
     "GriddingReport",
+    "HDCVerdict",
     "LayerRF",
     "ReceptiveField",
     "describe",
     "gradient_map",
     "impulse_extent",
     "has_gridding",
+    "hdc",
     "hdc_max_distance",
     "holes",
     "path_counts",
@@ -153,10 +160,11 @@ def _check_odd_kernel(kernel_size: Any) -> int:
 
 
 def path_counts(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
-    """Paths from each input offset ``-R..R`` to the centre output, for all-ones kernels, unbounded input.
+    """Paths from each input offset ``-h..h`` to the centre output, for all-ones kernels, unbounded input.
 
-    Returns an integer array of length ``2R + 1`` with ``R = (k - 1)/2 * sum(d)``; entry ``R + u``
-    counts the ways to write ``u = sum_l t_l d_l`` with taps ``t_l`` in ``-(k-1)/2 .. (k-1)/2``.
+    Returns an integer array of length ``R = 2h + 1`` (the receptive field) with half-width
+    ``h = (K - 1)/2 * sum(d)``; entry ``h + u`` counts the ways to write ``u = sum_l (k_l - (K-1)/2) d_l``
+    with tap indices ``k_l`` in ``0 .. K-1``.
     The 2D map of a square ``k x k`` kernel is the outer product of this array with itself.
     """
     rates = check_dilations(dilations)
@@ -192,7 +200,7 @@ def _truncated_counts_1d(rates: tuple[int, ...], k: int, size: int, centre: int)
 
 
 def gradient_map(dilations: Sequence[int], size: int, kernel_size: int = 3) -> np.ndarray:
-    """The seeds' gradient probe, computed exactly without PyTorch.
+    """The gradient probe of Jonas1312's gridding notebook, computed exactly without PyTorch.
 
     For a stack of ``kernel_size x kernel_size`` all-ones convolutions (no bias, zero 'same'
     padding) on a ``size x size`` input, returns d(centre output)/d(input), the centre being
@@ -208,7 +216,7 @@ def gradient_map(dilations: Sequence[int], size: int, kernel_size: int = 3) -> n
 
 
 def holes(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
-    """Offsets ``u`` in ``-R..R`` (1D) that no path reaches: the gaps inside the receptive field.
+    """Offsets ``u`` in ``-h..h`` (1D, ``h`` the half-width) that no path reaches: the gaps inside the receptive field.
 
     In 2D with a square kernel, offset ``(u, v)`` is a hole exactly when ``u`` or ``v`` is a 1D hole.
     """
@@ -223,13 +231,12 @@ def has_gridding(dilations: Sequence[int], kernel_size: int = 3) -> bool:
 
 
 def hdc_max_distance(dilations: Sequence[int], kernel_size: int = 3) -> int:
-    """M_2 of Wang et al. (2018, Hybrid Dilated Convolution): the design goal is ``M_2 <= kernel_size``.
+    """M_2 of Wang et al. (2018, Hybrid Dilated Convolution): the first rule of ``hdc`` is ``M_2 <= K``.
 
     ``M_n = r_n`` and ``M_i = max(M_{i+1} - 2 r_i, M_{i+1} - 2 (M_{i+1} - r_i), r_i)``, from the last
-    layer down to ``i = 2``. Limits, shown by exact hole counts in the tests: the criterion ignores
-    ``r_1`` (it assumes the first rate is 1), so (2, 3, 5) passes yet has holes; it is sufficient
-    but not necessary, so (1, 3, 1) fails yet has none; and it is stated for 3x3 kernels (for a
-    single layer, M_2 does not exist and ``r_1`` is returned).
+    layer down to ``i = 2``: the largest gap between two reached offsets that layers 2..n leave for
+    layer 1 to fill. ``r_1`` never enters (the paper's groups start at rate 1), and for a single
+    layer M_2 does not exist: ``r_1`` itself is returned. ``hdc`` gives the whole verdict.
     """
     rates = check_dilations(dilations)
     _check_odd_kernel(kernel_size)
@@ -237,6 +244,75 @@ def hdc_max_distance(dilations: Sequence[int], kernel_size: int = 3) -> int:
     for r in reversed(rates[1:-1]):
         m = max(m - 2 * r, m - 2 * (m - r), r)
     return m
+
+
+class HDCVerdict(NamedTuple):
+    """The Hybrid Dilated Convolution criterion of Wang et al. (2018, section 3.2), rule by rule.
+
+    ``ok`` is True when every rule the paper states holds: ``m2_ok`` (``M_2 <= K``) and no common
+    factor (``common_factor``, the gcd of the rates, equals 1). ``starts_at_one`` records the
+    assumption behind both rules (the paper's groups begin at rate 1); it is not part of ``ok``,
+    and a schedule that passes without it may still leave holes, e.g. (2, 3, 5). ``failed`` names
+    the rules that fail; ``reason`` says the same in a sentence.
+    """
+
+    rates: tuple[int, ...]
+    kernel_size: int
+    m2: int
+    m2_ok: bool
+    common_factor: int
+    ok: bool
+    starts_at_one: bool
+    failed: tuple[str, ...]
+    reason: str
+
+    @property
+    def short(self) -> str:
+        """A few words for a table cell: 'pass', 'fail: M2 > 3', 'fail: factor 2', 'pass (r1 = 2)'."""
+        if self.ok:
+            return "pass" if self.starts_at_one else f"pass (r1 = {self.rates[0]})"
+        parts = []
+        if not self.m2_ok:
+            parts.append(f"M2 > {self.kernel_size}")
+        if self.common_factor > 1:
+            parts.append(f"factor {self.common_factor}")
+        return "fail: " + ", ".join(parts)
+
+
+def hdc(dilations: Sequence[int], kernel_size: int = 3) -> HDCVerdict:
+    """The whole HDC criterion of Wang et al. (2018), "Understanding Convolution for Semantic Segmentation".
+
+    Section 3.2 asks two things of a group of ``K x K`` dilated layers with rates ``r_1 .. r_n``:
+
+    1. ``M_2 <= K``, with ``M_i`` from ``hdc_max_distance`` (their examples: (1, 2, 5) works,
+       M_2 = 2; (1, 2, 9) does not, M_2 = 5);
+    2. the rates must not share a common factor greater than 1 (such as 2, 4, 8), or the top layer
+       still grids.
+
+    Both are written for groups that start at rate 1, as all their examples do. The criterion is a
+    design rule, not a hole count: compare it with ``holes``/``has_gridding``, which are exact.
+    """
+    rates = check_dilations(dilations)
+    k = _check_odd_kernel(kernel_size)
+    m2 = hdc_max_distance(rates, k)
+    factor = 0
+    for r in rates:
+        factor = gcd(factor, r)
+    m2_ok = m2 <= k
+    failed = tuple(name for name, broken in (("M2 <= K", not m2_ok), ("no common factor", factor > 1)) if broken)
+    starts_at_one = rates[0] == 1
+    rule1 = f"M2 = {m2} {'<=' if m2_ok else '>'} K = {k}"
+    rule2 = "no common factor" if factor == 1 else f"the rates share the common factor {factor}"
+    if not failed:
+        reason = f"passes both rules: {rule1}, {rule2}"
+        if not starts_at_one:
+            reason += f"; but the paper assumes a first rate of 1 and this group starts at {rates[0]}"
+    else:
+        broken = [rule1] if not m2_ok else []
+        if factor > 1:
+            broken.append(rule2)
+        reason = "fails: " + " and ".join(broken)
+    return HDCVerdict(rates, k, m2, m2_ok, factor, not failed, starts_at_one, failed, reason)
 
 
 @dataclass(frozen=True)
@@ -254,11 +330,12 @@ class GriddingReport:
     centre_to_max: float
     cv: float  # coefficient of variation of the 2D path counts over the receptive field (0 = uniform)
     hdc_m2: int
-    hdc_ok: bool
+    hdc_ok: bool  # the whole HDC criterion (both rules of ``hdc``), not M_2 alone
+    hdc: HDCVerdict
 
 
 def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
-    """Receptive field, holes, centre-to-max weight, uniformity and HDC verdict of a dilation schedule."""
+    """Receptive field, holes, centre-to-max weight, uniformity and the whole HDC verdict (``hdc``) of a schedule."""
     rates = check_dilations(dilations)
     counts = path_counts(rates, kernel_size)
     side = len(counts)
@@ -266,7 +343,7 @@ def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
     grid = np.outer(counts, counts).astype(np.float64)
     centre = int(counts[side // 2]) ** 2
     biggest = int(counts.max()) ** 2
-    m2 = hdc_max_distance(rates, kernel_size)
+    verdict = hdc(rates, kernel_size)
     return GriddingReport(
         dilations=rates,
         kernel_size=int(kernel_size),
@@ -278,20 +355,29 @@ def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
         max_weight=biggest,
         centre_to_max=centre / biggest,
         cv=float(grid.std() / grid.mean()),
-        hdc_m2=m2,
-        hdc_ok=m2 <= kernel_size,
+        hdc_m2=verdict.m2,
+        hdc_ok=verdict.ok,
+        hdc=verdict,
     )
 
 
 def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -> str:
-    """A text table of ``describe`` for several named schedules (one row each)."""
-    header = f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}{'M2':>5}  HDC"
+    """A text table of ``describe`` for several named schedules (one row each).
+
+    Columns: receptive field R, holes (2D), coverage, centre/max path counts, CV, then the HDC
+    criterion rule by rule: M2, the rates' common factor (gcd), and the verdict with the rule that
+    failed (``HDCVerdict.short``).
+    """
+    header = (
+        f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}"
+        f"{'M2':>5}{'gcd':>5}  HDC"
+    )
     lines = [header, "-" * len(header)]
     for name, rates in schedules.items():
         r = describe(rates, kernel_size)
         lines.append(
             f"{name:<22}{str(r.dilations):<18}{r.size:>5}{r.holes_2d:>7}{r.coverage:>7.0%}"
-            f"{f'{r.centre_weight}/{r.max_weight}':>12}{r.cv:>6.2f}{r.hdc_m2:>5}  {'pass' if r.hdc_ok else 'fail'}"
+            f"{f'{r.centre_weight}/{r.max_weight}':>12}{r.cv:>6.2f}{r.hdc_m2:>5}{r.hdc.common_factor:>5}  {r.hdc.short}"
         )
     return "\n".join(lines)
 

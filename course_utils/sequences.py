@@ -1,13 +1,14 @@
 """Dilation schedules: Fibonacci, powers, HDC sawtooth, and the fastest hole-free growth.
 
-Why some schedules never leave holes (stacks of k x k kernels, k odd, h = (k - 1) / 2): if the
-paths of the first layers reach every offset in ``-R..R`` and the next rate is ``r``, the next
-layer adds copies of that interval shifted by ``t r`` for ``t = -h..h``. The copies touch or
-overlap exactly when ``r <= 2R + 1``, and then the reach is again a full interval, now of
-half-width ``R + h r``. So a schedule that starts at 1 and keeps every rate at most
-``2R + 1`` (``R`` = half-width so far) is hole-free. The largest allowed rate each time gives
-``r = 1, k, k^2, ...`` and receptive field ``k^n``: powers of 3 for 3x3 kernels. Fibonacci rates
-grow more slowly than that bound (``F_{n+1} <= 2 (F_1 + ... + F_n) + 1``), so they never leave holes.
+Why some schedules never leave holes (stacks of K x K kernels, K odd, h = (K - 1) / 2): if the
+paths of the first layers reach every offset of their receptive field, an interval of ``R``
+offsets, and the next rate is ``d``, the next layer adds copies of that interval shifted by
+``t d`` for ``t = -h..h``. Neighbouring copies touch or overlap exactly when ``d <= R``, and then
+the reach is again a full interval, now of ``R + 2 h d`` offsets. So a schedule that starts at 1
+and never lets a rate exceed the receptive field of the layers before it (``d <= R``) is
+hole-free. The largest allowed rate each time, ``d = R``, gives ``d = 1, K, K^2, ...`` and a
+receptive field of ``K^n``: powers of 3 for 3x3 kernels. Fibonacci rates grow more slowly than
+that bound (``F_{n+1} <= 2 (F_1 + ... + F_n) + 1``), so they never leave holes.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def sawtooth(n: int, cycle: Sequence[int] = (1, 2, 3)) -> list[int]:
 def fastest_hole_free(n: int, kernel_size: int = 3) -> list[int]:
     """The ``n`` rates with the largest receptive field among schedules that grow without holes.
 
-    Greedy: each rate is the largest allowed, ``2R + 1``, where ``R`` is the current half-width.
+    Greedy: each rate is the largest allowed, ``d = R``, the receptive field of the layers so far.
     This gives the powers of ``kernel_size`` (1, 3, 9, 27, ... for 3x3) and a receptive field of
     ``kernel_size ** n``; the tests confirm by exhaustive search that no hole-free schedule of
     ``n`` layers reaches further.
@@ -69,7 +70,7 @@ def fastest_hole_free(n: int, kernel_size: int = 3) -> list[int]:
 
 
 def contiguous_growth(dilations: Sequence[int], kernel_size: int = 3) -> bool:
-    """The sufficient condition of the module docstring: every rate <= 2R + 1 given the layers before.
+    """The sufficient condition of the module docstring: every rate <= R, the field of the layers before.
 
     True implies no holes. False does not imply holes: a later layer can fill the gaps left by an
     earlier one, as in (2, 1), so the exact test is ``receptive_field.has_gridding``.

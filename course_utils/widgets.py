@@ -1,9 +1,10 @@
 """Interactive receptive-field explorer (ipywidgets).
 
 Type dilation rates, pick a kernel size, an image size and the weights; the map of the centre
-output's gradient and the numbers behind it (receptive field, holes, centre/max, HDC verdict)
-update at once. With all-ones weights the map is computed analytically (``gradient_map``), which
-takes a few milliseconds even at 129x129 with 8 layers (``benchmarks/widget_update.py``); random
+output's gradient and the numbers behind it (receptive field, holes, centre/max, and the whole
+HDC criterion of Wang et al. 2018 rule by rule, with the rule that failed) update at once.
+With all-ones weights the map is computed analytically (``gradient_map``), which takes a few
+milliseconds even at 129x129 with 8 layers (``benchmarks/widget_update.py``); random
 weights run the PyTorch probe. Bad entries show a message in the widget, never a traceback.
 """
 
@@ -96,14 +97,16 @@ class ReceptiveFieldExplorer(widgets.VBox):
             "centre_weight": report.centre_weight,
             "max_weight": report.max_weight,
             "hdc_m2": report.hdc_m2,
+            "hdc_common_factor": report.hdc.common_factor,
             "hdc_ok": report.hdc_ok,
+            "hdc_reason": report.hdc.reason,
         }
         cell = max(2, 300 // size)
         picture = heatmap_image(grid, f"d(centre)/d(input), rates {list(rates)}", cell=cell)
         buffer = io.BytesIO()
         picture.save(buffer, format="PNG", compress_level=1)
         self.image.value = buffer.getvalue()
-        self.summary.value = self._summary_html(report.size > size)
+        self.summary.value = self._summary_html(report.size > size, report.hdc)
         self.message.value = ""
 
     @staticmethod
@@ -112,18 +115,27 @@ class ReceptiveFieldExplorer(widgets.VBox):
         low, high = max(0, centre - half), min(grid.shape[0], centre + half + 1)
         return grid[low:high, low:high]
 
-    def _summary_html(self, truncated: bool) -> str:
+    def _summary_html(self, truncated: bool, verdict) -> str:
         n = self.numbers
-        verdict = "pass" if n["hdc_ok"] else "fail"
+        met = {True: "met", False: "broken"}
         rows = [
             ("receptive field", f"{n['receptive_field']} x {n['receptive_field']}"),
             ("holes (unbounded input)", f"{n['holes']} ({n['coverage']:.0%} of the field reached)"),
             ("holes inside this image", str(n["holes_in_image"])),
             ("centre / max paths", f"{n['centre_weight']} / {n['max_weight']}"),
-            ("HDC M2 (goal <= kernel)", f"{n['hdc_m2']}: {verdict}"),
+            (
+                "HDC rule 1: M2 <= K",
+                f"M2 = {verdict.m2} {'<=' if verdict.m2_ok else '>'} K = {verdict.kernel_size}: {met[verdict.m2_ok]}",
+            ),
+            ("HDC rule 2: no common factor", f"gcd {verdict.common_factor}: {met[verdict.common_factor == 1]}"),
+            ("HDC verdict", verdict.reason),
         ]
         body = "".join(f"<tr><td>{name}</td><td><b>{html.escape(value)}</b></td></tr>" for name, value in rows)
-        note = "<p><i>The receptive field is larger than the image: the map is cut at the edges.</i></p>"
+        note = (
+            f"<p><i>The receptive field ({n['receptive_field']} x {n['receptive_field']}) is larger than the image: "
+            f"the map is cut at the edges. Set the image size to at least {n['receptive_field']} to see it whole"
+            f"{'' if n['receptive_field'] <= 129 else ' (the slider stops at 129)'}.</i></p>"
+        )
         return f"<table>{body}</table>" + (note if truncated else "")
 
 

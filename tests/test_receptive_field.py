@@ -61,7 +61,7 @@ def test_receptive_field_bad_layers():
 # Path counts, holes, gradient maps -----------------------------------------------------------
 
 
-def test_path_counts_seed_examples():
+def test_path_counts_gridding_notebook_examples():
     np.testing.assert_array_equal(rf.path_counts((1,)), [1, 1, 1])
     np.testing.assert_array_equal(rf.path_counts((2,)), [1, 0, 1, 0, 1])
     counts = rf.path_counts((1, 2, 4))
@@ -100,7 +100,7 @@ def test_gradient_map_is_the_path_count_when_the_image_is_large_enough():
 
 
 def test_gradient_map_truncates_at_the_edge():
-    # seeds' (2,2,2,2) on 21x21: RF 17 fits, but paths through padding are lost for larger stacks
+    # (2,2,2,2) on 21x21 as in Jonas1312's notebook: RF 17 fits, but paths through padding are lost for larger stacks
     full = rf.path_counts((4, 4, 4)).sum() ** 2
     assert rf.gradient_map((4, 4, 4), 11).sum() < full
     assert rf.gradient_map((4, 4, 4), 25).sum() == full
@@ -113,12 +113,12 @@ def test_gradient_map_truncates_at_the_edge():
         ((1, 2, 9), 5, False, True),  # fails, holes: the criterion works
         ((2, 3, 5), 3, True, True),  # passes yet holes: it assumes r_1 = 1
         ((1, 3, 1), 5, False, False),  # fails yet no holes: sufficient, not necessary
-        ((2, 2, 2, 2), 2, True, True),  # the seeds' gridding example passes the criterion
+        ((2, 2, 2, 2), 2, True, True),  # passes M2 <= 3 alone; the common-factor rule rejects it
     ],
 )
-def test_hdc_criterion_against_exact_holes(dilations, m2, passes, gridding):
+def test_hdc_m2_rule_against_exact_holes(dilations, m2, passes, gridding):
     assert rf.hdc_max_distance(dilations) == m2
-    assert (m2 <= 3) is passes
+    assert (m2 <= 3) is passes is rf.hdc(dilations).m2_ok
     assert rf.has_gridding(dilations) is gridding
 
 
@@ -128,17 +128,17 @@ def test_holes_offsets_and_single_layer_hdc():
     assert rf.hdc_max_distance((7,)) == 7
 
 
-def test_describe_seed_claim_for_1_2_4():
+def test_describe_gridding_notebook_claim_for_1_2_4():
     report = rf.describe((1, 2, 4))
     assert (report.centre_weight, report.max_weight) == (1, 9)
     assert report.size == 15 and report.holes_2d == 0 and report.coverage == 1.0
     repeated = rf.describe((2, 2, 2, 2))
-    assert repeated.holes_2d == 17 * 17 - 9 * 9 and repeated.hdc_ok
+    assert repeated.holes_2d == 17 * 17 - 9 * 9 and repeated.hdc_m2 == 2 and not repeated.hdc_ok
     table = rf.report_table({"doubling": (1, 2, 4, 8), "Fibonacci": (1, 1, 2, 3)})
     assert table.splitlines()[2].split()[:2] == ["doubling", "(1,"]
 
 
-@pytest.mark.parametrize("fn", [rf.path_counts, rf.holes, rf.has_gridding, rf.hdc_max_distance, rf.describe])
+@pytest.mark.parametrize("fn", [rf.path_counts, rf.holes, rf.has_gridding, rf.hdc_max_distance, rf.hdc, rf.describe])
 def test_bad_dilations_and_even_kernels(fn):
     with pytest.raises(ValueError, match=r"dilations must not be empty"):
         fn(())

@@ -14,12 +14,15 @@ def test_initial_state_matches_the_analytic_toolkit():
     assert (explorer.numbers["centre_weight"], explorer.numbers["max_weight"]) == (1, 9)
     assert bytes(explorer.image.value)[:4] == b"\x89PNG"
     assert "15 x 15" in explorer.summary.value and explorer.message.value == ""
+    assert "M2 = 2 &lt;= K = 3" in explorer.summary.value and "HDC verdict" in explorer.summary.value
 
 
 def test_changing_each_control_updates_the_map_and_numbers():
     explorer = receptive_field_explorer()
     explorer.rates.value = "2, 2, 2, 2"
-    assert explorer.numbers["holes"] == 17 * 17 - 81 and explorer.numbers["hdc_ok"]
+    assert explorer.numbers["holes"] == 17 * 17 - 81 and not explorer.numbers["hdc_ok"]
+    assert explorer.numbers["hdc_m2"] == 2 and explorer.numbers["hdc_common_factor"] == 2
+    assert "fails: the rates share the common factor 2" in explorer.summary.value
     assert explorer.numbers["holes_in_image"] == 17 * 17 - 81
     explorer.size.value = 11  # the field (17) no longer fits: truncated, fewer cells
     assert explorer.grid.shape == (11, 11) and "cut at the edges" in explorer.summary.value
