@@ -33,19 +33,24 @@ STRIDES = (2, 2, 2, 2, 2)  # stem, then stages 1-4: output stride 32 without dil
 
 
 class ResidualUnit(nn.Module):
-    """``ReLU(x' + BN(conv3x3_d(ReLU(BN(conv3x3_{s,d}(x))))))``; ``x'`` is a strided 1x1 conv when shapes change.
+    """``ReLU(x' + BN(conv3x3(ReLU(BN(conv3x3(x))))))``; ``x'`` is a strided 1x1 conv when shapes change.
 
-    Both 3x3 convolutions use rate ``dilation`` and 'same' padding ``dilation``; the first has
-    stride ``stride`` (He et al. 2016's basic block, with dilation as in DeepLab).
+    The first 3x3 convolution has stride ``stride`` and rate ``first_dilation`` (``dilation`` if not
+    given), the second rate ``dilation``; 'same' padding (He et al. 2016's basic block, dilated as
+    in torchvision's ``replace_stride_with_dilation``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, dilation: int = 1):
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, dilation: int = 1, first_dilation: int | None = None
+    ):
         super().__init__()
         in_channels, out_channels = check_int("in_channels", in_channels), check_int("out_channels", out_channels)
         self.stride, self.dilation = check_int("stride", stride), check_int("dilation", dilation)
+        first = self.dilation if first_dilation is None else check_int("first_dilation", first_dilation)
+        self.first_dilation = first
         d = self.dilation
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, 3, stride, padding=d, dilation=d, bias=False),
+            nn.Conv2d(in_channels, out_channels, 3, stride, padding=first, dilation=first, bias=False),
             BatchNorm2d(out_channels),
             nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, 3, padding=d, dilation=d, bias=False),
@@ -64,9 +69,13 @@ class ResidualUnit(nn.Module):
 class TinyResNet(nn.Module):
     """A ResNet-like backbone whose output stride is chosen: strides past it become dilation.
 
-    Widths ``width * (1, 1, 2, 4, 8)`` for the stem and stages 1-4. ``self.plan`` lists, per
-    stem/unit, ``(name, stride, rate)``. Input ``(N, in_channels, H, W)``, output
-    ``(N, 8 * width, ceil(H / OS), ceil(W / OS))`` for ``H, W`` multiples of 32.
+    Widths ``width * (1, 1, 2, 4, 8)`` for the stem and stages 1-4. When a stage's stride is
+    removed, its later convolutions run at the new rate times ``multi_grid[unit]`` (last stage
+    only) while its first convolution keeps the rate before it, as torchvision does, so every
+    layer keeps the receptive field it had. ``self.plan`` lists ``(name, stride, first rate,
+    rate)`` per stem/unit; ``main_path()`` the ``(k, s, d)`` of the convolutions from input to
+    output, for ``receptive_field``. Input ``(N, in_channels, H, W)``, output
+    ``(N, 8 * width, H / OS, W / OS)`` for ``H, W`` multiples of 32.
     """
 
     def __init__(
@@ -82,7 +91,7 @@ class TinyResNet(nn.Module):
         self.multi_grid = tuple(check_int(f"multi_grid[{i}]", g) for i, g in enumerate(multi_grid))
         in_channels = check_int("in_channels", in_channels)
         widths = [width, width, 2 * width, 4 * width, 8 * width]
-        self.plan: list[tuple[str, int, int]] = []
+        self.plan: list[tuple[str, int, int, int]] = []
         current, rate = 1, 1
         strides, rates = [], []
         for s in STRIDES:  # keep a stride while the output stride allows it, else dilate by it
@@ -96,7 +105,7 @@ class TinyResNet(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, widths[0], 3, strides[0], padding=1, bias=False), BatchNorm2d(widths[0]), nn.ReLU()
         )
-        self.plan.append(("stem", strides[0], 1))
+        self.plan.append(("stem", strides[0], 1, 1))
         stages = []
         for stage in range(1, 5):
             grid = self.multi_grid if stage == 4 else (1,)
@@ -104,11 +113,20 @@ class TinyResNet(nn.Module):
             for unit, g in enumerate(grid):
                 stride = strides[stage] if unit == 0 else 1
                 unit_rate = rates[stage] * g
-                units.append(ResidualUnit(widths[stage - 1] if unit == 0 else widths[stage], widths[stage], stride, unit_rate))
-                self.plan.append((f"stage {stage}.{unit + 1}", stride, unit_rate))
+                first = rates[stage - 1] if unit == 0 else unit_rate
+                in_width = widths[stage - 1] if unit == 0 else widths[stage]
+                units.append(ResidualUnit(in_width, widths[stage], stride, unit_rate, first))
+                self.plan.append((f"stage {stage}.{unit + 1}", stride, first, unit_rate))
             stages.append(nn.Sequential(*units))
         self.stages = nn.Sequential(*stages)
         self.out_channels = widths[-1]
+
+    def main_path(self) -> list[tuple[int, int, int]]:
+        """``(kernel_size, stride, dilation)`` of every 3x3 convolution from input to output, in order."""
+        layers = [(3, self.plan[0][1], 1)]
+        for _, stride, first, rate in self.plan[1:]:
+            layers += [(3, stride, first), (3, 1, rate)]
+        return layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4:

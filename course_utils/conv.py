@@ -471,7 +471,9 @@ def polyphase_conv2d(x: Any, w: Any, b: Any = None, *, padding: int | tuple | st
     xp = np.pad(x, ((0, 0), (0, 0), *pads))
     out_h, out_w = (xp.shape[2 + i] - (kernel[i] - 1) * d for i in range(2))
     if out_h < 1 or out_w < 1:
-        raise ValueError(f"the dilated kernel (span {(kernel[0] - 1) * d + 1}) does not fit the padded input {xp.shape[2:]}")
+        raise ValueError(
+            f"the dilated kernel (span {(kernel[0] - 1) * d + 1}) does not fit the padded input {xp.shape[2:]}"
+        )
     extra = [(-size) % d for size in xp.shape[2:]]
     xp = np.pad(xp, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
     dense = conv2d(space_to_batch(xp, d), w, b)  # each sub-grid: an ordinary dilation-1 convolution

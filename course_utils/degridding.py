@@ -176,6 +176,7 @@ def degridding_study(
             raise ValueError(f"kinds must hold names from {list(KINDS)}, got {kind!r}")
     test_x, test_y = squares_batch(32, size, rng=np.random.default_rng(7))
     test_x = test_x.float()
+
     results = {}
     for kind in kinds:
         scores, energies = [], []

@@ -494,8 +494,8 @@ def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, 
         )
     if leaks.blind_to_present:
         return f"{leaks.blind_to_present} outputs ignore x[t] itself: it is causal but shifted too far into the past"
-    return f"it is causal, yet its values differ from the causal convolution by up to {float((got - expected).abs().max()):.3g}"
-
+    gap = float((got - expected).abs().max())
+    return f"it is causal, yet its values differ from the causal convolution by up to {gap:.3g}"
 
 
 def check_causal_conv(learner: Callable[..., Any]) -> None:
@@ -504,7 +504,8 @@ def check_causal_conv(learner: Callable[..., Any]) -> None:
 
     generator = torch.Generator().manual_seed(2024)
     cases = []
-    for channels, out, k, d, length in [(1, 1, 2, 1, 12), (2, 3, 2, 4, 20), (3, 2, 3, 2, 16), (1, 2, 3, 5, 30), (4, 4, 2, 8, 40)]:
+    shapes = [(1, 1, 2, 1, 12), (2, 3, 2, 4, 20), (3, 2, 3, 2, 16), (1, 2, 3, 5, 30), (4, 4, 2, 8, 40)]
+    for channels, out, k, d, length in shapes:
         x = torch.randn(1, channels, length, dtype=torch.float64, generator=generator)
         w = torch.randn(out, channels, k, dtype=torch.float64, generator=generator)
         b = torch.randn(out, dtype=torch.float64, generator=generator)
