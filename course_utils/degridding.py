@@ -37,6 +37,8 @@ __all__ = [
     "degridding_study",
     "grid_energy",
     "gridding_net",
+    "plot_spectra",
+    "power_spectrum",
     "centre_gradient",
 ]
 
@@ -78,6 +80,42 @@ def checkerboard_gain(dilations: Sequence[int], period: int = 2) -> float:
     rates = check_dilations(dilations)
     period = check_int("period", period, 2)
     return float(np.prod([abs(1 + 2 * np.cos(2 * np.pi * d / period)) / 3 for d in rates]))
+
+
+def power_spectrum(kernel: Any, size: int = 64) -> np.ndarray:
+    """``log10 |DFT|^2`` of a 2D impulse response normalised to sum 1, zero-padded to ``size x size``.
+
+    Centred with ``fftshift``: the middle is frequency 0 (a constant), the edges are 1/2 cycle per
+    pixel (period 2, the checkerboard). A floor of ``1e-8`` keeps exact zeros finite.
+    """
+    size = check_int("size", size)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 2 or kernel.shape[0] > size or kernel.shape[1] > size:
+        raise ValueError(f"kernel must be a 2D array no larger than size={size}, got shape {kernel.shape}")
+    if kernel.sum() == 0:
+        raise ValueError("kernel must not sum to zero (it is normalised to sum 1)")
+    power = np.abs(np.fft.fftshift(np.fft.fft2(kernel / kernel.sum(), s=(size, size)))) ** 2
+    return np.log10(power + 1e-8)
+
+
+def plot_spectra(spectra: Sequence[np.ndarray], titles: Sequence[str], suptitle: str = "") -> Any:
+    """Spectra from ``power_spectrum`` side by side, on axes in cycles per pixel, with colour bars."""
+    import matplotlib.pyplot as plt
+
+    if len(spectra) != len(titles) or not spectra:
+        raise ValueError(
+            f"spectra and titles must be non-empty and of equal length, got {len(spectra)} and {len(titles)}"
+        )
+    fig, axes = plt.subplots(1, len(spectra), figsize=(2.6 * len(spectra) + 0.6, 2.9), squeeze=False)
+    for ax, spectrum, title in zip(axes[0], spectra, titles, strict=True):
+        image = ax.imshow(spectrum, cmap="viridis", extent=(-0.5, 0.5, 0.5, -0.5))
+        ax.set_title(title)
+        ax.set_xlabel("cycles / pixel")
+        ax.set_ylabel("cycles / pixel")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="log10 power")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
 
 
 class SharedSeparableFilter(nn.Module):
@@ -159,14 +197,15 @@ def centre_gradient(model: nn.Module, images: torch.Tensor) -> np.ndarray:
 
 def degridding_study(
     kinds: Sequence[str] = FIXES, runs: int = 2, steps: int = 80, size: int = 24, width: int = 8, rate: int = 4
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """Train every ``kind`` of ``gridding_net`` ``runs`` times on chapter 6's squares task; measure it.
 
     Each run: torch seed ``run``, Adam (lr 3e-3) for ``steps`` steps of 8 fresh ``size x size``
     images from a generator seeded ``100 + run``, float32. Measured on 32 fixed test images (seed
     7): mIoU (mean intersection-over-union of the two square classes), and the grid energy at
     period ``rate`` of ``centre_gradient`` on 8 of them (the artefact measure). Returns, per kind, the means over runs
-    and the number of runs: ``{"miou", "miou_min", "miou_max", "grid_energy", "parameters", "runs"}``.
+    and the number of runs: ``{"miou", "miou_min", "miou_max", "grid_energy", "parameters", "runs"}``, and
+    the first run's ``centre_gradient`` map as ``"gradient"``.
     """
     from .demos import mean_iou, squares_batch, train
 
@@ -179,7 +218,7 @@ def degridding_study(
 
     results = {}
     for kind in kinds:
-        scores, energies = [], []
+        scores, energies, gradients = [], [], []
         for run in range(runs):
             torch.manual_seed(run)
             model = gridding_net(kind, width, rate)
@@ -192,7 +231,8 @@ def degridding_study(
             train(model, batch, F.cross_entropy, steps=steps, progress=False)
             with torch.no_grad():
                 scores.append(mean_iou(model(test_x), test_y))
-            energies.append(grid_energy(centre_gradient(model, test_x[:8]), rate))
+            gradients.append(centre_gradient(model, test_x[:8]))
+            energies.append(grid_energy(gradients[-1], rate))
         results[kind] = {
             "miou": float(np.mean(scores)),
             "miou_min": float(np.min(scores)),
@@ -200,5 +240,6 @@ def degridding_study(
             "grid_energy": float(np.mean(energies)),
             "parameters": sum(p.numel() for p in model.parameters()),
             "runs": runs,
+            "gradient": gradients[0],
         }
     return results
