@@ -143,6 +143,14 @@ class Cost:
     activation_bytes: int  # every leaf module's output, as stored for back-propagation
     output_shape: tuple[int, ...]
 
+    def __post_init__(self) -> None:
+        for name in ("multiply_adds", "parameters", "activation_bytes"):
+            check_int(name, getattr(self, name), 0)
+        if not isinstance(self.output_shape, tuple):
+            raise TypeError(f"output_shape must be a tuple of integers, got {self.output_shape!r}")
+        for i, size in enumerate(self.output_shape):
+            check_int(f"output_shape[{i}]", size, 0)
+
 
 def measure_cost(model: nn.Module, input_shape: Sequence[int]) -> Cost:
     """Run ``model`` once on zeros of ``input_shape`` and count its cost with forward hooks.

@@ -386,6 +386,8 @@ def probe_receptive_field_2d(module: nn.Module, channels: int, size: int, *, see
     gradient. ``size`` must exceed the receptive field, or the answer is cut at ``size``. A module
     at identity initialisation reaches only the centre: probe a randomly initialised copy.
     """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     channels, size = check_int("channels", channels), check_int("size", size)
     generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
     x = torch.randn(1, channels, size, size, dtype=torch.float64, generator=generator, requires_grad=True)

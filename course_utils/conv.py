@@ -414,9 +414,8 @@ def space_to_batch(x: Any, block: int) -> np.ndarray:
     """Split ``(N, C, H, W)`` into its ``block**2`` interleaved sub-grids, stacked along the batch axis.
 
     Sub-grid ``(a, b)`` holds ``x[:, :, a::block, b::block]`` and lands at batch index
-    ``(a * block + b) * N + n``, the order of TensorFlow's ``tf.space_to_batch`` (used by
-    ``tf.nn.atrous_conv2d``). ``H`` and ``W`` must be multiples of ``block``. Returns
-    ``(block**2 * N, C, H / block, W / block)``.
+    ``(a * block + b) * N + n``, the order of TensorFlow's ``tf.space_to_batch`` (NHWC there).
+    ``H`` and ``W`` must be multiples of ``block``. Returns ``(block**2 * N, C, H / block, W / block)``.
     """
     block = check_int("block", block)
     x = _as_float_array("x", x)
@@ -451,14 +450,15 @@ def batch_to_space(y: Any, block: int) -> np.ndarray:
 def polyphase_conv2d(x: Any, w: Any, b: Any = None, *, padding: int | tuple | str = 0, dilation: int = 1) -> np.ndarray:
     """A dilated 2D convolution computed as ``d**2`` independent *dense* convolutions on sub-grids.
 
-    Output pixel ``(a + d i, c + d j)`` reads ``x_pad[a + d (i + p), c + d (j + q)]``: only rows
-    ``= a (mod d)`` and columns ``= c (mod d)``. So with ``S_ab = x_pad[a::d, c::d]``,
+    Output pixel ``(a + d i, b + d j)`` reads ``x_pad[a + d (i + p), b + d (j + q)]``: only rows
+    ``= a (mod d)`` and columns ``= b (mod d)``. So with ``S_ab = x_pad[a::d, b::d]``,
 
-        y[a::d, c::d] = conv2d(S_ab, w, dilation=1)
+        y[a::d, b::d] = conv2d(S_ab, w, dilation=1)
 
-    and the ``d**2`` sub-grids never exchange information (Yu & Koltun 2016; the space-to-batch
-    trick of TensorFlow's ``atrous_conv2d``). Steps: pad as ``conv2d`` would, pad the end up to a
-    multiple of ``d``, ``space_to_batch``, one dense valid convolution, ``batch_to_space``, crop.
+    and the ``d**2`` sub-grids never exchange information (Yu & Koltun 2016). TensorFlow documents
+    the same computation as ``tf.nn.with_space_to_batch``, ``batch_to_space(op(space_to_batch(x)))``.
+    Steps: pad as ``conv2d`` would, pad the end up to a multiple of ``d``, ``space_to_batch``, one
+    dense valid convolution, ``batch_to_space``, crop.
     Equals ``conv2d(x, w, b, padding=padding, dilation=dilation)`` (stride 1; a single int rate).
     """
     d = check_int("dilation", dilation)

@@ -46,6 +46,16 @@ KINDS = ("dense", "dilated", "drn", "smoothed", "decreasing")
 FIXES = ("dilated", "drn", "smoothed", "decreasing")
 
 
+def _real_array(name: str, value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from exc
+    return array
+
+
 def grid_energy(maps: Any, period: int) -> float:
     """Fraction of a map's spectral energy (mean removed) that sits at the grid frequencies.
 
@@ -56,7 +66,7 @@ def grid_energy(maps: Any, period: int) -> float:
     about ``(period^2 - 1) / (H W - 1)``.
     """
     period = check_int("period", period, 2)
-    maps = np.asarray(maps, dtype=np.float64)
+    maps = _real_array("maps", maps)
     if maps.ndim < 2:
         raise ValueError(f"maps must have at least 2 dimensions (..., H, W), got shape {maps.shape}")
     h, w = maps.shape[-2:]
@@ -89,7 +99,7 @@ def power_spectrum(kernel: Any, size: int = 64) -> np.ndarray:
     pixel (period 2, the checkerboard). A floor of ``1e-8`` keeps exact zeros finite.
     """
     size = check_int("size", size)
-    kernel = np.asarray(kernel, dtype=np.float64)
+    kernel = _real_array("kernel", kernel)
     if kernel.ndim != 2 or kernel.shape[0] > size or kernel.shape[1] > size:
         raise ValueError(f"kernel must be a 2D array no larger than size={size}, got shape {kernel.shape}")
     if kernel.sum() == 0:
@@ -102,10 +112,17 @@ def plot_spectra(spectra: Sequence[np.ndarray], titles: Sequence[str], suptitle:
     """Spectra from ``power_spectrum`` side by side, on axes in cycles per pixel, with colour bars."""
     import matplotlib.pyplot as plt
 
+    if isinstance(spectra, str) or not isinstance(spectra, Sequence):
+        raise TypeError(f"spectra must be a sequence of 2D arrays, got {type(spectra).__name__}")
+    if isinstance(titles, str) or not isinstance(titles, Sequence):
+        raise TypeError(f"titles must be a sequence of strings, got {type(titles).__name__}")
     if len(spectra) != len(titles) or not spectra:
         raise ValueError(
             f"spectra and titles must be non-empty and of equal length, got {len(spectra)} and {len(titles)}"
         )
+    spectra = [_real_array(f"spectra[{i}]", spectrum) for i, spectrum in enumerate(spectra)]
+    if any(spectrum.ndim != 2 for spectrum in spectra):
+        raise ValueError(f"spectra must be 2D arrays, got shapes {[spectrum.shape for spectrum in spectra]}")
     fig, axes = plt.subplots(1, len(spectra), figsize=(2.6 * len(spectra) + 0.6, 2.9), squeeze=False)
     for ax, spectrum, title in zip(axes[0], spectra, titles, strict=True):
         image = ax.imshow(spectrum, cmap="viridis", extent=(-0.5, 0.5, 0.5, -0.5))
@@ -162,7 +179,7 @@ def gridding_net(kind: str, width: int = 8, rate: int = 4, classes: int = 3) -> 
     pre-filter), ``"decreasing"`` (tail rates 3, 2, 1, no residual), and ``"dense"``, the same net
     with ``rate`` 1 (no gridding, but a receptive field of only 9).
     """
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     width, rate, classes = check_int("width", width), check_int("rate", rate, 2), check_int("classes", classes)
     unit_rate = 1 if kind == "dense" else rate
@@ -184,6 +201,8 @@ def centre_gradient(model: nn.Module, images: torch.Tensor) -> np.ndarray:
     The trained model's effective receptive field (Luo et al. 2016) at the centre pixel; a
     gridding model shows the sub-grid pattern of its dilated layers here.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ValueError(f"images must be a tensor (N, C, H, W), got {type(images).__name__}")
     x = images.clone().requires_grad_(True)
@@ -210,8 +229,13 @@ def degridding_study(
     from .demos import mean_iou, squares_batch, train
 
     runs, steps = check_int("runs", runs), check_int("steps", steps)
+    size, width, rate = check_int("size", size, 21), check_int("width", width), check_int("rate", rate, 2)
+    if size % rate:
+        raise ValueError(f"size must be a multiple of rate (the grid period), got size={size}, rate={rate}")
+    if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
+        raise TypeError(f"kinds must be a non-empty sequence of names from {list(KINDS)}, got {kinds!r}")
     for kind in kinds:
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValueError(f"kinds must hold names from {list(KINDS)}, got {kind!r}")
     test_x, test_y = squares_batch(32, size, rng=np.random.default_rng(7))
     test_x = test_x.float()

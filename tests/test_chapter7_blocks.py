@@ -462,3 +462,14 @@ def test_causal_checker_says_whether_the_layer_reads_the_future_or_lags(capsys):
     assert "ignore x[t]" in out[1] and "past" in out[1]
     assert "as many samples as it receives" in out[2]
     assert "expected a tensor" in out[3]
+
+
+def test_space_to_batch_and_polyphase_match_tensorflow():
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 3, 4, 6)), rng.normal(size=(4, 3, 3, 3))
+    nhwc = np.transpose(x, (0, 2, 3, 1))
+    theirs = tf.space_to_batch(nhwc, [2, 2], [[0, 0], [0, 0]]).numpy().transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(conv.space_to_batch(x, 2), theirs)
+    atrous = tf.nn.atrous_conv2d(nhwc, np.transpose(w, (2, 3, 1, 0)), 2, "SAME").numpy().transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(conv.polyphase_conv2d(x, w, padding="same", dilation=2), atrous, rtol=0, atol=1e-10)
