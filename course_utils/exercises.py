@@ -402,7 +402,8 @@ def _aspp_rate_problem(rates: Any, image_size: int, output_stride: int) -> str:
 def _aspp_reference(image_size: int, output_stride: int) -> _Verdict:
     n = _aspp_feature_size(image_size, output_stride)
     for r3 in range(3, n + 1):  # the smallest largest-rate that spans enough, then scales below it
-        rates = (int(r3 / ASPP_MIN_RATIO**2), int(r3 / ASPP_MIN_RATIO), r3)
+        middle = int(r3 / ASPP_MIN_RATIO)
+        rates = (int(middle / ASPP_MIN_RATIO), middle, r3)
         if not _aspp_rate_problem(rates, image_size, output_stride):
             return _Verdict(f"rates that meet all the rules, for example {rates}")
     raise ValueError(f"no three rates suit image_size={image_size}, output_stride={output_stride}")

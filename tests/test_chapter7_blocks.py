@@ -385,7 +385,8 @@ def test_degridding_rejects_bad_arguments(call, error, match):
 
 def _aspp_solution(image_size, output_stride):
     largest = max(3, -(-(0.75 * image_size - 1) // (2 * output_stride)))
-    return (int(largest / 2.25), int(largest / 1.5), int(largest))
+    middle = int(largest // 1.5)
+    return (int(middle // 1.5), middle, int(largest))
 
 
 def _schedule_solution(min_field, min_ratio, max_rate):
