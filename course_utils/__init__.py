@@ -24,8 +24,10 @@ SEED = 0
 
 _SUBMODULES = (
     "anim",
+    "backbones",
     "blocks",
     "conv",
+    "degridding",
     "demos",
     "exercises",
     "images",

@@ -215,3 +215,188 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
         future += int((grad[..., t + 1 :] != 0).sum())
         blind += int(not grad[..., t].abs().sum() > 0)
     return Causality(future, blind)
+
+
+# Chapter 7: the blocks of dilated backbones and sequence models ----------------------------------
+
+
+def _check_probability(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+class SeparableAtrousConv2d(nn.Module):
+    """Atrous depthwise-separable convolution of DeepLabv3+ (Chen et al. 2018, section 3.1).
+
+    ``depthwise``: a ``k x k`` convolution at rate ``d`` applied to each input channel on its own
+    (``groups = in_channels``); ``pointwise``: a 1x1 convolution that mixes channels. It equals one
+    ordinary convolution whose kernel is the rank-structured ``W[o, c, p, q] = P[o, c] * D[c, p, q]``,
+    with ``C k^2 + C O`` weights instead of ``C O k^2`` (and the same ratio of multiply-adds per pixel):
+
+        ratio = (k^2 + O) / (k^2 O) = 1/O + 1/k^2.
+
+    'same' padding ``d (k - 1) / 2`` (odd ``k``); no bias, no normalisation in between (DeepLabv3+
+    inserts BatchNorm and ReLU there; this block keeps the pure composition, to compare it exactly).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, dilation: int = 1):
+        super().__init__()
+        in_channels = check_int("in_channels", in_channels)
+        out_channels = check_int("out_channels", out_channels)
+        kernel_size = check_int("kernel_size", kernel_size)
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd ('same' padding centres the kernel), got {kernel_size}")
+        dilation = check_int("dilation", dilation)
+        padding = dilation * (kernel_size - 1) // 2
+        self.depthwise = nn.Conv2d(
+            in_channels, in_channels, kernel_size, padding=padding, dilation=dilation, groups=in_channels, bias=False
+        )
+        self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.depthwise.in_channels:
+            raise ValueError(f"x must be (N, {self.depthwise.in_channels}, H, W), got shape {tuple(x.shape)}")
+        return self.pointwise(self.depthwise(x))
+
+    def dense_weight(self) -> torch.Tensor:
+        """The equivalent ordinary kernel ``(O, C, k, k)``: ``P[o, c] * D[c, p, q]``."""
+        return self.pointwise.weight[:, :, 0, 0, None, None] * self.depthwise.weight[:, 0][None]
+
+
+class ContextModule(nn.Module):
+    """The basic context module of Yu & Koltun (2016), "Multi-Scale Context Aggregation by Dilated Convolutions".
+
+    ``channels`` maps in, ``channels`` out, the same size (table 1 of the paper): 3x3 layers at rates
+    ``1, 1, 2, 4, 8, 16, 1``, each followed by a ReLU, then a 1x1 layer without one. Receptive field
+    after each layer: 3, 5, 9, 17, 33, 65, 67, 67. With ``identity_init=True`` every kernel is the
+    identity ``w[o, c, p, q] = [o = c][p = q = centre]`` and every bias 0 (the paper's section 3),
+    so the module returns its input unchanged when the input is non-negative, as the ReLU or
+    softmax outputs of a front end are. ``identity_init=False`` keeps PyTorch's random init.
+    """
+
+    RATES = (1, 1, 2, 4, 8, 16, 1)
+
+    def __init__(self, channels: int, rates: Sequence[int] = RATES, identity_init: bool = True):
+        super().__init__()
+        self.channels = check_int("channels", channels)
+        if isinstance(rates, str) or not isinstance(rates, Sequence) or not rates:
+            raise TypeError(f"rates must be a non-empty sequence of integers, got {rates!r}")
+        self.rates = tuple(check_int(f"rates[{i}]", r) for i, r in enumerate(rates))
+        _check_bool("identity_init", identity_init)
+        layers: list[nn.Module] = []
+        for rate in self.rates:
+            layers += [nn.Conv2d(channels, channels, 3, padding=rate, dilation=rate), nn.ReLU()]
+        layers.append(nn.Conv2d(channels, channels, 1))
+        self.layers = nn.Sequential(*layers)
+        self.receptive_field = receptive_field([(3, 1, r) for r in self.rates] + [(1, 1, 1)]).size
+        if identity_init:
+            self.reset_to_identity()
+
+    @torch.no_grad()
+    def reset_to_identity(self) -> None:
+        """Set every kernel to the identity (centre tap, ``o = c``) and every bias to zero."""
+        for layer in self.layers:
+            if isinstance(layer, nn.Conv2d):
+                layer.weight.zero_()
+                centre = layer.kernel_size[0] // 2
+                layer.weight[:, :, centre, centre].copy_(torch.eye(self.channels))
+                layer.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"x must be (N, {self.channels}, H, W), got shape {tuple(x.shape)}")
+        return self.layers(x)
+
+
+class TemporalBlock(nn.Module):
+    """The residual block of a Temporal Convolutional Network (Bai, Kolter & Koltun 2018, figure 1b).
+
+    Two causal dilated convolutions (``d (K - 1)`` zeros on the left only), each with weight
+    normalisation (Salimans & Kingma 2016), ReLU and dropout; the block's input is added back,
+    through a 1x1 convolution when the channel count changes, and a final ReLU:
+    ``y = ReLU(x' + F(x))``. Receptive field of one block: ``1 + 2 (K - 1) d``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int, dropout: float = 0.2):
+        super().__init__()
+        from torch.nn.utils.parametrizations import weight_norm
+
+        self.in_channels = check_int("in_channels", in_channels)
+        out_channels = check_int("out_channels", out_channels)
+        kernel_size = check_int("kernel_size", kernel_size)
+        self.dilation = check_int("dilation", dilation)
+        _check_probability("dropout", dropout)
+        self.causal_padding = self.dilation * (kernel_size - 1)
+        self.conv1 = weight_norm(nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation))
+        self.conv2 = weight_norm(nn.Conv1d(out_channels, out_channels, kernel_size, dilation=dilation))
+        self.dropout = nn.Dropout(dropout)
+        self.downsample = nn.Conv1d(in_channels, out_channels, 1) if in_channels != out_channels else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x must be (N, {self.in_channels}, T), got shape {tuple(x.shape)}")
+        h = self.dropout(F.relu(self.conv1(F.pad(x, (self.causal_padding, 0)))))
+        h = self.dropout(F.relu(self.conv2(F.pad(h, (self.causal_padding, 0)))))
+        return F.relu(h + (x if self.downsample is None else self.downsample(x)))
+
+
+class TCN(nn.Module):
+    """A Temporal Convolutional Network: one ``TemporalBlock`` per entry of ``channels``, dilation ``2^i``.
+
+    Input ``(N, in_channels, T)``, output ``(N, channels[-1], T)``, causal. Two convolutions per
+    block give ``receptive_field = 1 + 2 (K - 1) sum_i d_i = 1 + 2 (K - 1)(2^L - 1)`` for ``L``
+    blocks (Bai, Kolter & Koltun 2018, section 3.2), computed here by the closed form of chapter 4.
+    """
+
+    def __init__(self, in_channels: int, channels: Sequence[int], kernel_size: int = 2, dropout: float = 0.2):
+        super().__init__()
+        check_int("in_channels", in_channels)
+        if isinstance(channels, str) or not isinstance(channels, Sequence) or not channels:
+            raise TypeError(f"channels must be a non-empty sequence of integers, got {channels!r}")
+        widths = [check_int(f"channels[{i}]", c) for i, c in enumerate(channels)]
+        kernel_size = check_int("kernel_size", kernel_size)
+        _check_probability("dropout", dropout)
+        self.dilations = tuple(2**i for i in range(len(widths)))
+        ins = [in_channels, *widths[:-1]]
+        self.blocks = nn.Sequential(
+            *[TemporalBlock(i, o, kernel_size, d, dropout) for i, o, d in zip(ins, widths, self.dilations, strict=True)]
+        )
+        self.receptive_field = receptive_field([(kernel_size, 1, d) for d in self.dilations for _ in (1, 2)]).size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3:
+            raise ValueError(f"x must be (N, C, T), got shape {tuple(x.shape)}")
+        return self.blocks(x)
+
+
+def probe_receptive_field_2d(module: nn.Module, channels: int, size: int, *, seed: int = 0) -> tuple[int, int]:
+    """Receptive field (height, width) of a 2D module's centre output pixel, measured by autograd.
+
+    Feeds a seeded random float64 input ``(1, channels, size, size)``, back-propagates from the
+    centre output pixel (all channels) and returns the extent of the input pixels with a non-zero
+    gradient. ``size`` must exceed the receptive field, or the answer is cut at ``size``. A module
+    at identity initialisation reaches only the centre: probe a randomly initialised copy.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    channels, size = check_int("channels", channels), check_int("size", size)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
+    x = torch.randn(1, channels, size, size, dtype=torch.float64, generator=generator, requires_grad=True)
+    output = module.double()(x)
+    output[..., output.shape[-2] // 2, output.shape[-1] // 2].sum().backward()
+    rows, cols = torch.nonzero(x.grad.abs().sum(dim=(0, 1)), as_tuple=True)
+    if len(rows) == 0:
+        return (0, 0)
+    return (int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1)
+
+
+__all__ += ["ContextModule", "SeparableAtrousConv2d", "TCN", "TemporalBlock", "probe_receptive_field_2d"]

@@ -405,3 +405,79 @@ def conv2d(
     or ``"same"`` (stride 1 only, the odd pixel after, as PyTorch does).
     """
     return _conv(x, w, b, 2, stride, padding, dilation, method)
+
+
+# Polyphase view of a dilated convolution (chapter 7) -------------------------------------------
+
+
+def space_to_batch(x: Any, block: int) -> np.ndarray:
+    """Split ``(N, C, H, W)`` into its ``block**2`` interleaved sub-grids, stacked along the batch axis.
+
+    Sub-grid ``(a, b)`` holds ``x[:, :, a::block, b::block]`` and lands at batch index
+    ``(a * block + b) * N + n``, the order of TensorFlow's ``tf.space_to_batch`` (NHWC there).
+    ``H`` and ``W`` must be multiples of ``block``. Returns ``(block**2 * N, C, H / block, W / block)``.
+    """
+    block = check_int("block", block)
+    x = _as_float_array("x", x)
+    if x.ndim != 4:
+        raise ValueError(f"x must be (N, C, H, W), got shape {x.shape}")
+    n, c, h, w = x.shape
+    if h % block or w % block:
+        raise ValueError(f"x's height and width must be multiples of block={block}, got {h}x{w}")
+    # (N, C, H/b, b, W/b, b) -> (b, b, N, C, H/b, W/b): the two phase axes become batch axes
+    grids = x.reshape(n, c, h // block, block, w // block, block).transpose(3, 5, 0, 1, 2, 4)
+    return np.ascontiguousarray(grids.reshape(block * block * n, c, h // block, w // block))
+
+
+def batch_to_space(y: Any, block: int) -> np.ndarray:
+    """Inverse of ``space_to_batch``: interleave ``block**2`` sub-grids back into one map.
+
+    ``y``: ``(block**2 * N, C, h, w)`` -> ``(N, C, h * block, w * block)``, with sub-grid ``(a, b)``
+    written to rows ``a::block`` and columns ``b::block``.
+    """
+    block = check_int("block", block)
+    y = _as_float_array("y", y)
+    if y.ndim != 4:
+        raise ValueError(f"y must be (block**2 * N, C, h, w), got shape {y.shape}")
+    if y.shape[0] % (block * block):
+        raise ValueError(f"y's batch size must be a multiple of block**2={block * block}, got {y.shape[0]}")
+    n = y.shape[0] // (block * block)
+    _, c, h, w = y.shape
+    grids = y.reshape(block, block, n, c, h, w).transpose(2, 3, 4, 0, 5, 1)
+    return np.ascontiguousarray(grids.reshape(n, c, h * block, w * block))
+
+
+def polyphase_conv2d(x: Any, w: Any, b: Any = None, *, padding: int | tuple | str = 0, dilation: int = 1) -> np.ndarray:
+    """A dilated 2D convolution computed as ``d**2`` independent *dense* convolutions on sub-grids.
+
+    Output pixel ``(a + d i, b + d j)`` reads ``x_pad[a + d (i + p), b + d (j + q)]``: only rows
+    ``= a (mod d)`` and columns ``= b (mod d)``. So with ``S_ab = x_pad[a::d, b::d]``,
+
+        y[a::d, b::d] = conv2d(S_ab, w, dilation=1)
+
+    and the ``d**2`` sub-grids never exchange information (Yu & Koltun 2016). TensorFlow documents
+    the same computation as ``tf.nn.with_space_to_batch``, ``batch_to_space(op(space_to_batch(x)))``.
+    Steps: pad as ``conv2d`` would, pad the end up to a multiple of ``d``, ``space_to_batch``, one
+    dense valid convolution, ``batch_to_space``, crop.
+    Equals ``conv2d(x, w, b, padding=padding, dilation=dilation)`` (stride 1; a single int rate).
+    """
+    d = check_int("dilation", dilation)
+    x = _as_float_array("x", x)
+    w = _as_float_array("w", w)
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"x must be (N, C, H, W) and w (O, C, kh, kw), got shapes {x.shape} and {w.shape}")
+    kernel = (int(w.shape[2]), int(w.shape[3]))
+    pads = resolve_padding(padding, kernel, (1, 1), (d, d))
+    xp = np.pad(x, ((0, 0), (0, 0), *pads))
+    out_h, out_w = (xp.shape[2 + i] - (kernel[i] - 1) * d for i in range(2))
+    if out_h < 1 or out_w < 1:
+        raise ValueError(
+            f"the dilated kernel (span {(kernel[0] - 1) * d + 1}) does not fit the padded input {xp.shape[2:]}"
+        )
+    extra = [(-size) % d for size in xp.shape[2:]]
+    xp = np.pad(xp, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    dense = conv2d(space_to_batch(xp, d), w, b)  # each sub-grid: an ordinary dilation-1 convolution
+    return batch_to_space(dense, d)[:, :, :out_h, :out_w]
+
+
+__all__ += ["batch_to_space", "polyphase_conv2d", "space_to_batch"]

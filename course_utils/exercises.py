@@ -326,3 +326,199 @@ def check_valid_tap_fraction(learner: Callable[[int, int], float]) -> None:
     """Exercise: mean fraction of a 3x3 atrous kernel's taps inside a size x size map."""
     cases = [((n, r), {}) for n in (1, 5, 17, 33) for r in (1, 2, 6, 12, 18, 40)]
     check_cases("valid_tap_fraction", learner, _valid_taps, cases, atol=1e-9)
+
+
+# Chapter 7 ------------------------------------------------------------------------------------
+# Design exercises have many right answers. Their checkers judge the learner's answer against the
+# rules of the exercise and pass ``check_cases`` a ``_Verdict``: equal to the reference's verdict
+# exactly when the answer meets every rule, and printed with the reason when it does not.
+
+from ._checks import check_int  # noqa: E402 -- appended section; the module header belongs to others
+
+
+class _Verdict:
+    """An answer and the first rule it breaks ("" when it meets them all)."""
+
+    def __init__(self, answer: Any, problem: str = ""):
+        self.answer, self.problem = answer, problem
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Verdict) and not self.problem and not other.problem
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        answer = self.answer if isinstance(self.answer, str) else repr(self.answer)
+        return f"{answer}, but {self.problem}" if self.problem else answer
+
+
+ASPP_MIN_TAPS = 3.0  # a branch must keep on average at least 3 of its 9 taps on the map
+ASPP_MIN_SPAN = 0.75  # the largest branch must span at least 3/4 of the image
+ASPP_MIN_RATIO = 1.5  # consecutive rates at least 1.5 times apart (distinct scales)
+
+
+def _aspp_feature_size(image_size: int, output_stride: int) -> int:
+    """Side of the feature map a backbone leaves: ``(image_size - 1) // output_stride + 1`` (513 -> 33 at OS 16)."""
+    image_size = check_int("image_size", image_size)
+    output_stride = check_int("output_stride", output_stride)
+    return (image_size - 1) // output_stride + 1
+
+
+def _aspp_rate_problem(rates: Any, image_size: int, output_stride: int) -> str:
+    """Why three ASPP rates do not suit an image size and output stride ("" if they do).
+
+    Rules (chapter 7): three integers, strictly increasing, each at least ``1.5`` times the one
+    before; every branch keeps on average at least 3 of its 9 taps on the feature map
+    (``9 * valid_tap_fraction(n, rate)``, else it is nearly a 1x1 convolution); the largest
+    branch spans at least 3/4 of the image: ``2 * rate * output_stride + 1 >= 0.75 * image_size``.
+    """
+    from .receptive_field import valid_tap_fraction
+
+    n = _aspp_feature_size(image_size, output_stride)
+    try:
+        rates = tuple(rates)
+    except TypeError:
+        return f"it is not a sequence of three rates ({type(rates).__name__})"
+    if len(rates) != 3 or not all(isinstance(r, int | np.integer) and not isinstance(r, bool) for r in rates):
+        return "ASPP here has three atrous branches: return three integers"
+    if rates[0] < 1 or any(b < ASPP_MIN_RATIO * a for a, b in zip(rates, rates[1:], strict=False)):
+        return "the rates must be >= 1 and each at least 1.5 times the one before (distinct scales)"
+    for r in rates:
+        taps = 9 * valid_tap_fraction(n, int(r))
+        if taps < ASPP_MIN_TAPS:
+            return (
+                f"on the {n}x{n} feature map a rate-{r} branch keeps on average only {taps:.1f} of its 9 taps "
+                "on real pixels (it degenerates towards a 1x1 convolution): use smaller rates"
+            )
+    span = 2 * int(rates[-1]) * output_stride + 1
+    if span < ASPP_MIN_SPAN * image_size:
+        return (
+            f"the largest branch spans {span} image pixels, less than 3/4 of {image_size} "
+            f"(at output stride {output_stride} one rate step is {output_stride} image pixels): use larger rates"
+        )
+    return ""
+
+
+def _aspp_reference(image_size: int, output_stride: int) -> _Verdict:
+    n = _aspp_feature_size(image_size, output_stride)
+    for r3 in range(3, n + 1):  # the smallest largest-rate that spans enough, then scales below it
+        middle = int(r3 / ASPP_MIN_RATIO)
+        rates = (int(middle / ASPP_MIN_RATIO), middle, r3)
+        if not _aspp_rate_problem(rates, image_size, output_stride):
+            return _Verdict(f"rates that meet all the rules, for example {rates}")
+    raise ValueError(f"no three rates suit image_size={image_size}, output_stride={output_stride}")
+
+
+def check_aspp_rates(learner: Callable[[int, int], Any]) -> None:
+    """Exercise: choose three ASPP rates for an image size and output stride (rules in ``_aspp_rate_problem``)."""
+    cases = [((s, os), {}) for s, os in [(513, 16), (513, 8), (321, 16), (321, 8), (769, 16), (257, 8), (1025, 32)]]
+
+    def judged(image_size: int, output_stride: int) -> _Verdict:
+        rates = learner(image_size, output_stride)
+        return _Verdict(rates, _aspp_rate_problem(rates, image_size, output_stride))
+
+    check_cases("choose_aspp_rates", judged, _aspp_reference, cases)
+
+
+def _schedule_problem(rates: Any, min_field: int, min_ratio: float, max_rate: int, layers: int = 5) -> str:
+    """Why a dilation schedule of 3x3 layers misses a design brief ("" if it meets it).
+
+    Brief: ``layers`` integer rates in ``1..max_rate``; no holes (exact path counts, chapter 4);
+    receptive field ``R = 1 + 2 sum(d) >= min_field``; 2D centre/max path-count ratio
+    (``receptive_field.describe``) ``>= min_ratio``.
+    """
+    from .receptive_field import describe
+
+    try:
+        rates = tuple(rates)
+    except TypeError:
+        return f"it is not a sequence of rates ({type(rates).__name__})"
+    if len(rates) != layers or not all(isinstance(r, int | np.integer) and not isinstance(r, bool) for r in rates):
+        return f"the brief asks for {layers} integer rates"
+    if min(rates) < 1 or max(rates) > max_rate:
+        return f"every rate must lie in 1..{max_rate} (larger rates overshoot the feature map)"
+    report = describe(rates)
+    if report.holes_1d:
+        return f"it leaves {report.holes_2d} holes in its {report.size}x{report.size} receptive field"
+    if report.size < min_field:
+        return f"its receptive field is {report.size}, short of {min_field}"
+    if report.centre_to_max < min_ratio - 1e-12:
+        return (
+            f"its centre/max path ratio is {report.centre_to_max:.2f} < {min_ratio} "
+            "(the centre is starved: off-centre pixels have more paths)"
+        )
+    return ""
+
+
+SCHEDULE_BRIEFS = [(21, 1.0, 4), (33, 0.9, 4), (41, 0.9, 6), (45, 0.25, 6), (55, 0.45, 8), (67, 0.9, 10), (81, 0.9, 27)]
+
+
+def _schedule_reference(min_field: int, min_ratio: float, max_rate: int) -> _Verdict:
+    return _Verdict(f"5 rates in 1..{max_rate} without holes, R >= {min_field} and centre/max >= {min_ratio}")
+
+
+def check_hole_free_schedule(learner: Callable[[int, float, int], Any]) -> None:
+    """Exercise: 5 rates, no holes, ``R >= min_field``, centre/max ``>= min_ratio``, rates ``<= max_rate``."""
+    cases = [(brief, {}) for brief in SCHEDULE_BRIEFS]
+
+    def judged(min_field: int, min_ratio: float, max_rate: int) -> _Verdict:
+        rates = learner(min_field, min_ratio, max_rate)
+        return _Verdict(rates, _schedule_problem(rates, min_field, min_ratio, max_rate))
+
+    check_cases("design_schedule", judged, _schedule_reference, cases)
+
+
+def _causal_conv_reference(x: Any, weight: Any, bias: Any, dilation: int) -> Any:
+    """``y[t] = b + sum_k w[k] x[t - (K - 1 - k) d]``: ``d (K - 1)`` zeros on the left, none on the right."""
+    import torch.nn.functional as F
+
+    return F.conv1d(F.pad(x, ((weight.shape[-1] - 1) * dilation, 0)), weight, bias, dilation=dilation)
+
+
+def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, bias: Any, dilation: int) -> str:
+    import torch
+
+    from .blocks import future_leaks
+
+    expected = _causal_conv_reference(x, weight, bias, dilation)
+    if not isinstance(got, torch.Tensor):
+        return f"it returned {type(got).__name__}, expected a tensor"
+    if got.shape != expected.shape:
+        return f"a causal layer of a WaveNet returns as many samples as it receives, {tuple(expected.shape)}"
+    if torch.allclose(got, expected, atol=1e-8, rtol=0):
+        return ""
+    leaks = future_leaks(lambda z: learner(z, weight, bias, dilation), x.shape[1], x.shape[-1])
+    if leaks.future:
+        return (
+            f"{leaks.future} gradients flow from inputs after t into y[t]: it reads the future "
+            f"(pad (K - 1) * d = {(weight.shape[-1] - 1) * dilation} zeros on the left only)"
+        )
+    if leaks.blind_to_present:
+        return f"{leaks.blind_to_present} outputs ignore x[t] itself: it is causal but shifted too far into the past"
+    gap = float((got - expected).abs().max())
+    return f"it is causal, yet its values differ from the causal convolution by up to {gap:.3g}"
+
+
+def check_causal_conv(learner: Callable[..., Any]) -> None:
+    """Exercise: ``causal_dilated_conv(x, weight, bias, dilation)``, same length, ``y[t]`` from ``x[<= t]``."""
+    import torch
+
+    generator = torch.Generator().manual_seed(2024)
+    cases = []
+    shapes = [(1, 1, 2, 1, 12), (2, 3, 2, 4, 20), (3, 2, 3, 2, 16), (1, 2, 3, 5, 30), (4, 4, 2, 8, 40)]
+    for channels, out, k, d, length in shapes:
+        x = torch.randn(1, channels, length, dtype=torch.float64, generator=generator)
+        w = torch.randn(out, channels, k, dtype=torch.float64, generator=generator)
+        b = torch.randn(out, dtype=torch.float64, generator=generator)
+        cases.append(((x.numpy(), w.numpy(), b.numpy(), d), {}))
+
+    def judged(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> _Verdict:
+        x, weight, bias = (torch.from_numpy(a) for a in (x, weight, bias))  # arrays print short in the verdict
+        got = learner(x, weight, bias, dilation)
+        problem = _causal_problem(learner, got, x, weight, bias, dilation)
+        return _Verdict(f"an output of shape {tuple(got.shape)}" if hasattr(got, "shape") else got, problem)
+
+    def reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> _Verdict:
+        return _Verdict("the causal convolution of the same length")
+
+    check_cases("causal_dilated_conv", judged, reference, cases)

@@ -15,6 +15,7 @@ EXPECTED = [
     "04_gridding_probe.ipynb",
     "05_fibonacci_fix.ipynb",
     "06_aspp_wavenet.ipynb",
+    "07_dilated_backbones.ipynb",
 ]
 MACHINE_PATH = re.compile(r"(/root/|/home/|/tmp/|/work/|site-packages|\\Users\\)")
 
