@@ -42,7 +42,8 @@ _SUBMODULES = (
 
 __all__ = ["SEED", "max_abs_diff", "setup", *_SUBMODULES]
 
-# The plot style of the seeds (white figures, readable titles), kept small for PNGs in notebooks.
+# The plot style of Jonas1312's notebook "Dilation Rate Gridding Problem and How to Solve It With the
+# Fibonacci Sequence" (white figures, readable titles), kept small for PNGs in notebooks.
 PLOT_STYLE: dict[str, Any] = {
     "figure.facecolor": "white",
     "figure.figsize": (6.0, 3.6),

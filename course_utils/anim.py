@@ -3,7 +3,8 @@
 - conv_arithmetic-style animations (after Dumoulin & Visin's vdumoulin/conv_arithmetic): a kernel
   slides over a small input, one frame per output pixel, the taps it reads and the output cell it
   writes highlighted. ``SLIDES`` is the table of configurations (dilation x stride x padding).
-- the seeds' Fibonacci animation: the analytic gradient map as Fibonacci layers are added;
+- the Fibonacci animation of Jonas1312's notebook "Dilation Rate Gridding Problem and How to Solve
+  It With the Fibonacci Sequence" (GitHub), redrawn from the analytic gradient map as layers are added;
 - a gridding comparison: a repeated rate against Fibonacci rates, layer by layer.
 
 Cells are drawn at known pixel positions (``Geometry``) so the tests can check, pixel by pixel,
@@ -215,7 +216,7 @@ def _caption(rates: Sequence[int]) -> str:
 
 
 def fibonacci_growth_frames(n_layers: int = 6, size: int = 21, cell: int = 10) -> list[object]:
-    """The seeds' animation: Fibonacci rates added one layer at a time, analytic maps (size x size)."""
+    """Jonas1312's Fibonacci animation: rates added one layer at a time, analytic maps (size x size)."""
     from .sequences import fibonacci
 
     rates = fibonacci(check_int("n_layers", n_layers))

@@ -80,7 +80,8 @@ def dilate_kernel(w: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
     ``dilation`` as an int acts on the last ``min(w.ndim, 2)`` axes (a 1D kernel, a 2D kernel, or an
     OIHW stack of 2D kernels); as a tuple it acts on the last ``len(dilation)`` axes, so pass ``(d,)``
     for an ``(O, C, K)`` stack of 1D kernels. Each dilated axis grows from ``k`` to ``(k - 1) d + 1``.
-    Generalises seed 003's ``dilate`` (which handled d = 2 only).
+    Generalises the ``dilate`` helper of R. Ramos-Pollán's "4.9 Atrous convolutions" (GitHub
+    ``rramosp/2021.deeplearning``), which handled d = 2 only.
     """
     w = np.asarray(w)
     if w.ndim == 0:

@@ -522,3 +522,70 @@ def check_causal_conv(learner: Callable[..., Any]) -> None:
         return _Verdict("the causal convolution of the same length")
 
     check_cases("causal_dilated_conv", judged, reference, cases)
+
+
+# Chapter 2, "find the bug" ------------------------------------------------------------------------
+
+
+def _wrapped_conv1d(x: np.ndarray, w: np.ndarray, d: int) -> np.ndarray:
+    """The loop with ``x[i - k*d]``: what Python computes when negative indices wrap around."""
+    n_out = len(x) - (len(w) - 1) * d
+    return np.array([sum(w[k] * x[i - k * d] for k in range(len(w))) for i in range(n_out)], dtype=float)
+
+
+def _wraparound_report(x: np.ndarray, w: np.ndarray, d: int) -> list[str]:
+    """Lines that show which outputs read a negative index, and where Python took it from."""
+    n_out = len(x) - (len(w) - 1) * d
+    wrapped = [i for i in range(n_out) if i - (len(w) - 1) * d < 0]
+    first = [-k * d for k in range(len(w))]
+    reads = ", ".join(f"x[{j}]" for j in first)
+    taken = ", ".join(f"x[{j % len(x)}]" for j in first if j < 0)
+    return [
+        f"  Output 0 read {reads}: a negative index is not an error in Python or NumPy, it counts from",
+        f"  the end, so the loop silently used {taken} of a {len(x)}-sample signal.",
+        f"  {len(wrapped)} of the {n_out} outputs read at least one sample from the wrong end.",
+    ]
+
+
+def _find_the_bug_cases() -> list[tuple[tuple, dict]]:
+    """Hidden cases: (signal, kernel, d), small integers so a verdict line is readable."""
+    rng = _rng()
+    cases = []
+    for length, k, d in [(9, 3, 2), (10, 3, 1), (12, 2, 5), (16, 4, 3), (8, 1, 4), (11, 3, 4), (20, 5, 2), (7, 3, 3)]:
+        signal = rng.integers(-5, 6, size=length).astype(float)
+        cases.append(((signal, rng.integers(-3, 4, size=k).astype(float), d), {}))
+    return cases
+
+
+def check_find_the_bug_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> None:
+    """Exercise: repair a dilated-convolution loop that runs without error and returns wrong numbers.
+
+    The reference is the framework convention (cross-correlation, no padding, stride 1):
+    ``y[i] = sum_k w[k] x[i + k d]``. When the learner's outputs equal the loop that reads
+    ``x[i - k d]``, the verdict also shows which samples wrapped around to the end of the signal;
+    when they equal a true convolution (kernel flipped), it says so.
+    """
+    cases = _find_the_bug_cases()
+    if not callable(learner):
+        check_cases("find_the_bug_conv1d", learner, _conv1d_valid, cases)
+        return
+    last: dict[str, Any] = {}
+
+    def recorded(x: np.ndarray, w: np.ndarray, d: int) -> Any:
+        last.clear()
+        last["args"] = (x.copy(), w.copy(), d)
+        last["result"] = result = learner(x, w, d)
+        return result
+
+    if check_cases("find_the_bug_conv1d", recorded, _conv1d_valid, cases) or "result" not in last:
+        return
+    x, w, d = last["args"]
+    try:
+        got = np.asarray(last["result"], dtype=float)
+    except (TypeError, ValueError):
+        return
+    if got.shape == (len(x) - (len(w) - 1) * d,):
+        if np.allclose(got, _wrapped_conv1d(x, w, d)):
+            print("\n".join(_wraparound_report(x, w, d)))
+        elif np.allclose(got, _conv1d_valid(x, w[::-1], d)):
+            print("  These are the outputs of a true convolution (kernel flipped); frameworks do not flip it.")

@@ -12,13 +12,6 @@ from .conv import dilate_kernel, effective_kernel_size
 TAP_COLOUR = "#1f77b4"
 
 
-def _grid_lines(ax, rows: int, cols: int) -> None:
-    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
-    ax.grid(which="minor", color="0.6", linewidth=0.6)
-    ax.tick_params(which="minor", length=0)
-
-
 def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2, 4)):
     """The kernel with holes: a k x k kernel drawn at its dilated positions for each rate.
 
@@ -39,8 +32,15 @@ def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2,
         start = (biggest - span) // 2
         canvas[start : start + span, start : start + span] = taps
         ax.imshow(canvas, cmap=ListedColormap(["white", TAP_COLOUR]), vmin=0, vmax=1)
-        ax.add_patch(plt.Rectangle((start - 0.5, start - 0.5), span, span, fill=False, ec="crimson", lw=1.5))
-        _grid_lines(ax, biggest, biggest)
+        ax.add_patch(plt.Rectangle((start - 0.5, start - 0.5), span, span, fill=False, ec="crimson", lw=1.5, zorder=3))
+        edges = np.arange(-0.5, biggest, 1.0)  # cell borders, drawn only over the grid itself
+        ax.hlines(edges, -0.5, biggest - 0.5, color="0.6", linewidth=0.6)
+        ax.vlines(edges, -0.5, biggest - 0.5, color="0.6", linewidth=0.6)
+        # Half a cell of margin, so a span frame on the outermost cells is not cut by the axes edge.
+        ax.set_xlim(-1.0, biggest)
+        ax.set_ylim(biggest, -1.0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"d = {d}: {k}x{k} weights span {span}x{span}")

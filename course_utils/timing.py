@@ -1,6 +1,6 @@
 """Wall-clock measurements for the notebooks' timing tables (never asserted in tests).
 
-Cells that print these numbers carry the NBVAL_IGNORE_OUTPUT marker: they change from run to run.
+Cells that print these numbers carry nbval's ``nbval-ignore-output`` cell tag: they change from run to run.
 """
 
 from __future__ import annotations

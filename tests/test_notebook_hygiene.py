@@ -75,7 +75,9 @@ def test_anatomy(notebook):
     markdown = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
     for heading in ("## Check yourself", "## Summary", "## References"):
         assert heading in markdown, f"missing section {heading!r}"
-    solutions = [c for c in cells if "solution" in c["metadata"].get("tags", [])]
+    # Code cells tagged `solution` are the worked solutions; a Markdown cell may carry the tag too (the
+    # sentence that points at them), so that student copies and slides drop it with them.
+    solutions = [c for c in cells if c["cell_type"] == "code" and "solution" in c["metadata"].get("tags", [])]
     assert 2 <= len(solutions) <= 4, "2-4 exercises, each with a collapsed worked solution"
     assert all(c["metadata"].get("jupyter", {}).get("source_hidden") for c in solutions)
     for cell in solutions:
