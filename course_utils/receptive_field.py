@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_dilations, check_int
+from ._checks import check_array, check_dilations, check_int, check_sequence
 
 __all__ = [
     "GriddingReport",
@@ -102,9 +102,7 @@ def receptive_field(layers: Iterable[Any]) -> ReceptiveField:
 
     (Araujo, Norris & Sim 2019, eqs. for r_0 and S_0; padding does not change the size.)
     """
-    parsed = [_parse_layer(i, spec) for i, spec in enumerate(layers)]
-    if not parsed:
-        raise ValueError("layers must not be empty")
+    parsed = [_parse_layer(i, spec) for i, spec in enumerate(check_sequence("layers", layers))]
     size, jump, rows = 1, 1, []
     for index, (k, s, d) in enumerate(parsed):
         k_eff = d * (k - 1) + 1
@@ -123,9 +121,7 @@ def impulse_extent(layers: Iterable[Any], length: int | None = None) -> int:
     """
     from .conv import conv1d
 
-    parsed = [_parse_layer(i, spec) for i, spec in enumerate(layers)]
-    if not parsed:
-        raise ValueError("layers must not be empty")
+    parsed = [_parse_layer(i, spec) for i, spec in enumerate(check_sequence("layers", layers))]
     jump, span = 1, 1
     for k, s, d in parsed:  # a length that surely holds the field (the closed form is not trusted)
         span += (d * (k - 1)) * jump
@@ -285,6 +281,13 @@ def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
 
 def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -> str:
     """A text table of ``describe`` for several named schedules (one row each)."""
+    if not isinstance(schedules, Mapping):
+        raise TypeError(f"schedules must be a dict {{name: dilation rates}}, got {schedules!r}")
+    if not schedules:
+        raise ValueError(f"schedules must not be empty, got {schedules!r}")
+    for key in schedules:
+        if not isinstance(key, str):
+            raise TypeError(f"schedules must be keyed by names (strings), got key {key!r}")
     header = f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}{'M2':>5}  HDC"
     lines = [header, "-" * len(header)]
     for name, rates in schedules.items():
@@ -304,7 +307,7 @@ def spread(grid: Any) -> float:
     receptive field grows like ``2L + 1``. Luo et al. (2016) find the same sqrt(L) law for the
     effective receptive field of random networks.
     """
-    grid = np.asarray(grid, dtype=np.float64)
+    grid = check_array("grid", grid, finite=True).astype(np.float64)
     if grid.ndim != 2:
         raise ValueError(f"grid must be a 2D map, got shape {grid.shape}")
     if np.any(grid < 0):

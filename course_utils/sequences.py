@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._checks import check_dilations, check_int
+from ._checks import check_dilations, check_int, check_odd_kernel
 
 __all__ = ["contiguous_growth", "fastest_hole_free", "fibonacci", "powers", "sawtooth"]
 
@@ -75,7 +75,7 @@ def contiguous_growth(dilations: Sequence[int], kernel_size: int = 3) -> bool:
     earlier one, as in (2, 1), so the exact test is ``receptive_field.has_gridding``.
     """
     rates = check_dilations(dilations)
-    k = check_int("kernel_size", kernel_size)
+    k = check_odd_kernel(kernel_size)
     half, radius = (k - 1) // 2, 0
     for rate in rates:
         if rate > 2 * radius + 1:

@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from ._checks import check_choice, check_int, check_odd_kernel
 from .anim import heatmap_image
 from .receptive_field import describe, gradient_map
 
@@ -48,10 +49,21 @@ def parse_rates(text: str) -> tuple[int, ...]:
     return tuple(rates)
 
 
+def _check_explorer_arguments(rates: Any, kernel_size: Any, size: Any, weights: Any) -> None:
+    """The explorer's starting values must be ones its controls can show (no silent clamping)."""
+    parse_rates(rates)
+    if check_odd_kernel(kernel_size) > 9:
+        raise ValueError(f"kernel_size must be <= 9 (the slider's range), got {kernel_size!r}")
+    if check_int("size", size, 5, 129) % 2 == 0:
+        raise ValueError(f"size must be odd (the slider steps 5, 7, ..., 129), got {size!r}")
+    check_choice("weights", weights, ("ones", "random"))
+
+
 class ReceptiveFieldExplorer(widgets.VBox):
     """The explorer's widgets and its last result (``grid``, ``numbers``), for notebooks and tests."""
 
     def __init__(self, rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"):
+        _check_explorer_arguments(rates, kernel_size, size, weights)
         self.rates = widgets.Text(value=rates, description="dilations", continuous_update=True)
         self.kernel_size = widgets.IntSlider(value=kernel_size, min=1, max=9, step=2, description="kernel")
         self.size = widgets.IntSlider(value=size, min=5, max=129, step=2, description="image size")
@@ -131,4 +143,5 @@ def receptive_field_explorer(
     rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"
 ) -> ReceptiveFieldExplorer:
     """Show the explorer in a notebook: ``receptive_field_explorer()`` as the last line of a cell."""
+    _check_explorer_arguments(rates, kernel_size, size, weights)
     return ReceptiveFieldExplorer(rates, kernel_size, size, weights)

@@ -61,4 +61,4 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="size must be >= 21, got 12"):
         demos.squares_batch(1, 12)
     with pytest.raises(ValueError, match="lr must be > 0, got 0"):
-        demos.train(torch.nn.Conv1d(1, 1, 1), lambda: None, None, steps=1, lr=0)
+        demos.train(torch.nn.Conv1d(1, 1, 1), lambda: None, torch.nn.functional.mse_loss, steps=1, lr=0)
