@@ -245,6 +245,7 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
     ``future`` counts the non-zero gradients w.r.t. inputs after ``t`` (a causal module gives 0).
     ``blind_to_present`` counts the steps whose output ignores ``x[t]`` itself.
     """
+    check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)

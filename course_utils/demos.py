@@ -130,7 +130,10 @@ def mean_iou(logits_or_labels: torch.Tensor, target: torch.Tensor, classes: tupl
     classes = tuple(check_int(f"classes[{i}]", c, 0) for i, c in enumerate(check_sequence("classes", classes)))
     predicted = logits_or_labels.argmax(dim=1) if logits_or_labels.ndim == 4 else logits_or_labels
     if predicted.shape != target.shape:
-        raise ValueError(f"prediction and target shapes differ: {tuple(predicted.shape)} vs {tuple(target.shape)}")
+        raise ValueError(
+            f"logits_or_labels and target disagree: predicted labels {tuple(predicted.shape)} vs target "
+            f"{tuple(target.shape)}"
+        )
     scores = []
     for c in classes:
         union = ((predicted == c) | (target == c)).sum().item()

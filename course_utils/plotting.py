@@ -148,12 +148,15 @@ def plot_signal_taps(signal: Sequence[float], kernel_size: int, dilations: Seque
     kernel_size = check_int("kernel_size", kernel_size)
     dilations = check_dilations(dilations)
     position = check_int("position", position, 0)
+    for index, d in enumerate(dilations):
+        if position + d * (kernel_size - 1) >= len(x):
+            raise ValueError(
+                f"position={position} with kernel_size={kernel_size} at dilations[{index}]={d} reads past the "
+                f"signal of length {len(x)}"
+            )
     fig, axes = plt.subplots(len(dilations), 1, figsize=(7, 1.5 * len(dilations) + 0.4), sharex=True, squeeze=False)
     for ax, d in zip(axes[:, 0], dilations, strict=True):
         taps = position + d * np.arange(kernel_size)
-        if taps[-1] >= len(x):
-            plt.close(fig)
-            raise ValueError(f"position={position} with dilation {d} reads past the signal of length {len(x)}")
         ax.stem(np.arange(len(x)), x, linefmt="0.75", markerfmt="o", basefmt="0.8")
         ax.plot(taps, x[taps], "o", ms=11, mfc="none", mec="crimson", mew=2, label="read by the kernel")
         ax.axvspan(taps[0] - 0.4, taps[-1] + 0.4, color="crimson", alpha=0.08)

@@ -126,7 +126,9 @@ def impulse_extent(layers: Iterable[Any], length: int | None = None) -> int:
     for k, s, d in parsed:  # a length that surely holds the field (the closed form is not trusted)
         span += (d * (k - 1)) * jump
         jump *= s
-    length = check_int("length", length) if length is not None else span + 2 * jump + 8
+    if length is not None and check_int("length", length) < span:
+        raise ValueError(f"length must be at least the span of the stack ({span} samples), got {length!r}")
+    length = length if length is not None else span + 2 * jump + 8
     reached = []
     for position in range(length):
         x = np.zeros(length)
@@ -285,9 +287,10 @@ def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -
         raise TypeError(f"schedules must be a dict {{name: dilation rates}}, got {schedules!r}")
     if not schedules:
         raise ValueError(f"schedules must not be empty, got {schedules!r}")
-    for key in schedules:
+    for key, rates in schedules.items():
         if not isinstance(key, str):
             raise TypeError(f"schedules must be keyed by names (strings), got key {key!r}")
+        check_dilations(rates, f"schedules[{key!r}]")
     header = f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}{'M2':>5}  HDC"
     lines = [header, "-" * len(header)]
     for name, rates in schedules.items():

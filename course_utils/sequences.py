@@ -21,7 +21,7 @@ __all__ = ["contiguous_growth", "fastest_hole_free", "fibonacci", "powers", "saw
 
 def fibonacci(n: int) -> list[int]:
     """The first ``n`` Fibonacci dilation rates: [1, 1, 2, 3, 5, 8, ...] (n >= 1)."""
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     rates = [1, 1][:n]
     while len(rates) < n:
         rates.append(rates[-1] + rates[-2])
@@ -31,7 +31,7 @@ def fibonacci(n: int) -> list[int]:
 def powers(base: int, n: int) -> list[int]:
     """[1, base, base^2, ..., base^(n-1)]: doubling for base 2 (Yu & Koltun, WaveNet), tripling for 3."""
     base = check_int("base", base)
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     return [base**i for i in range(n)]
 
 
@@ -41,7 +41,7 @@ def sawtooth(n: int, cycle: Sequence[int] = (1, 2, 3)) -> list[int]:
     The paper groups layers so that the rates within a group rise and then restart (e.g. 1, 2, 3,
     1, 2, 3), and asks that a group's rates share no common factor > 1, which (1, 2, 3) satisfies.
     """
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     rates = check_dilations(cycle, "cycle")
     return [rates[i % len(rates)] for i in range(n)]
 
@@ -54,7 +54,7 @@ def fastest_hole_free(n: int, kernel_size: int = 3) -> list[int]:
     ``kernel_size ** n``; the tests confirm by exhaustive search that no hole-free schedule of
     ``n`` layers reaches further.
     """
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     k = check_int("kernel_size", kernel_size)
     if k % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got kernel_size={k}")

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from ._checks import check_choice, check_int, check_odd_kernel
+from ._checks import check_choice, check_int, check_odd_kernel, check_str
 from .anim import heatmap_image
 from .receptive_field import describe, gradient_map
 
@@ -28,8 +28,7 @@ MAX_RATE = 512
 
 def parse_rates(text: str) -> tuple[int, ...]:
     """Read "1, 2, 4" (commas or spaces) into rates; raise ValueError with a message for the learner."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    check_str("text", text)
     items = [item for item in text.replace(",", " ").split() if item]
     if not items:
         raise ValueError("enter at least one dilation rate, e.g. 1, 2, 4")
@@ -51,7 +50,10 @@ def parse_rates(text: str) -> tuple[int, ...]:
 
 def _check_explorer_arguments(rates: Any, kernel_size: Any, size: Any, weights: Any) -> None:
     """The explorer's starting values must be ones its controls can show (no silent clamping)."""
-    parse_rates(rates)
+    try:
+        parse_rates(rates)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"rates={rates!r} is not a list of dilation rates: {error}") from None
     if check_odd_kernel(kernel_size) > 9:
         raise ValueError(f"kernel_size must be <= 9 (the slider's range), got {kernel_size!r}")
     if check_int("size", size, 5, 129) % 2 == 0:

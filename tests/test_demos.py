@@ -35,7 +35,7 @@ def test_mean_iou():
     assert demos.mean_iou(predicted, target) == pytest.approx((1 / 3 + 1 / 2) / 2)
     logits = torch.nn.functional.one_hot(target, 3).permute(0, 3, 1, 2).double()
     assert demos.mean_iou(logits, target) == 1.0
-    with pytest.raises(ValueError, match="prediction and target shapes differ"):
+    with pytest.raises(ValueError, match="logits_or_labels and target disagree"):
         demos.mean_iou(target[:, :1], target)
 
 
