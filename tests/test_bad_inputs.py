@@ -15,7 +15,8 @@ HOW TO ADD AN ENTRY (a new function ``receptive_field.hdc(dilations, kernel_size
   the bad values are one of the tables below (POSITIVE_INT, RATES, ARRAY_2D, ...) or your own tuple;
 - every parameter of the signature must appear, or be listed in ``_skip={"name": "why"}``;
 - ``_run=False`` if the valid call itself is too slow or has side effects (it is not executed);
-- a result record (a dataclass a function returns) goes in RECORDS, an exercise checker is ``CHECKER``.
+- a result record (a dataclass a function returns) goes in RECORDS; an exercise checker
+  ``check_x(learner)`` needs no entry (it must answer a non-function with a NOT YET verdict).
 """
 
 from __future__ import annotations
@@ -312,7 +313,8 @@ TABLE: dict[str, Entry | str] = {
         )
     ),
     "receptive_field.impulse_extent": E(
-        layers=([(3, 1, 2)], (5, None, "abc", [], [(3, 1, 0)], [(3, 1, 1.5)])), length=(D, (0, -1, 1.5, NAN, "3", True, 2))
+        layers=([(3, 1, 2)], (5, None, "abc", [], [(3, 1, 0)], [(3, 1, 1.5)])),
+        length=(D, (0, -1, 1.5, NAN, "3", True, 2)),
     ),
     "receptive_field.path_counts": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.gradient_map": E(dilations=((1, 2), RATES), size=(9, POSITIVE_INT), kernel_size=(D, ODD_KERNEL)),
@@ -391,13 +393,6 @@ TABLE: dict[str, Entry | str] = {
         weights=(D, ("zeros", None)),
     ),
 }
-# Every exercise checker takes the learner's function; anything else gets a NOT YET verdict.
-TABLE.update({f"exercises.check_{name}": CHECKER for name in (
-    "effective_kernel_size", "conv_output_size", "dilate_kernel_1d", "dilated_conv1d", "same_padding",
-    "tap_positions", "path_counts", "centre_to_max", "has_holes", "fibonacci", "fastest_hole_free",
-    "torch_to_keras_kernel", "tf_same_padding", "wavenet_receptive_field", "min_layers_for_delay",
-    "valid_tap_fraction",
-)})  # fmt: skip
 NOT_A_FUNCTION = (None, 3, "f", [1, 2])
 
 
@@ -417,6 +412,12 @@ def public_callables() -> dict[str, Any]:
 
 
 PUBLIC = public_callables()
+# An exercise checker check_x(learner) needs no entry: any non-function must get a NOT YET verdict.
+TABLE.update({
+    key: CHECKER
+    for key, fn in PUBLIC.items()
+    if key.startswith("exercises.check_") and list(inspect.signature(fn).parameters) == ["learner"]
+})  # fmt: skip
 TESTED = sorted(set(PUBLIC) & set(TABLE))
 COUNTS: dict[str, tuple[int, int]] = {}  # key -> (bad inputs tried, bad inputs refused as required)
 
@@ -504,6 +505,39 @@ def test_bad_arguments_raise_named_errors(key, capsys):
                 _close_figures()
     COUNTS[key] = (tried, refused)
     assert not problems, f"{key}:\n" + "\n".join(problems)
+
+
+def _reproducers():
+    from course_utils import anim, blocks, conv, demos, plotting, receptive_field, sequences, tf_bridge
+
+    x, w = np.ones((1, 8, 8, 3)), np.ones((3, 3, 3, 2))
+    return [
+        (lambda: tf_bridge.tf_nn_conv2d(x, w, dilations=1.5), TypeError, r"dilations must be an integer, got 1.5"),
+        (lambda: tf_bridge.tf_nn_conv2d(x, w, dilations=0), ValueError, r"dilations must be >= 1, got 0"),
+        (lambda: tf_bridge.tf_nn_conv2d(x, w, strides=0), ValueError, r"strides must be >= 1, got 0"),
+        (lambda: tf_bridge.tf_nn_conv2d(np.ones((1, 8, 8, 2)), w), ValueError, r"channel mismatch: x has C=2"),
+        (lambda: blocks.conv_bn_relu(3, 4, 3, dilation=0), ValueError, r"dilation must be >= 1, got 0"),
+        (lambda: plotting.show_images([], []), ValueError, r"images must not be empty"),
+        (lambda: plotting.plot_signal_taps(np.arange(9.0), 3, [1], position=-2), ValueError, r"position must be >= 0"),
+        (lambda: plotting.plot_dilated_kernels(3, []), ValueError, r"dilations must not be empty"),
+        (lambda: conv.resolve_padding("same", (3,), (1,), (-1,)), ValueError, r"dilation\[0\] must be >= 1, got -1"),
+        (lambda: sequences.contiguous_growth([1, 2], kernel_size=4), ValueError, r"kernel_size must be odd"),
+        (lambda: receptive_field.path_counts({4, 1}), TypeError, r"dilations must be a sequence of integers"),
+        (lambda: course_utils.setup(seed=1.7), TypeError, r"seed must be an integer, got 1.7"),
+        (lambda: course_utils.setup(seed="abc"), TypeError, r"seed must be an integer, got 'abc'"),
+        (lambda: receptive_field.receptive_field(5), TypeError, r"layers must be a list or a tuple, got 5"),
+        (lambda: anim.heatmap_image(np.ones((3, 3)), "t", cmap="nope"), ValueError, r"cmap must be a matplotlib"),
+        (lambda: anim.write_gif(TMP / "r.gif", [1, 2]), TypeError, r"frames\[0\] must be a PIL image, got 1"),
+        (lambda: demos.squares_batch(2, noise=-1), ValueError, r"noise must be >= 0, got -1"),
+        (lambda: demos.squares_batch(2, noise=NAN), ValueError, r"noise must be a finite number, got nan"),
+    ]
+
+
+def test_the_reproducers_of_the_reliability_probe():
+    """The one-line reproducers of the probe that found silent answers and unnamed errors."""
+    for call, error, message in _reproducers():
+        with pytest.raises(error, match=message):
+            call()
 
 
 def test_zz_summary(capsys):
