@@ -53,7 +53,7 @@ def _call_with_limit(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds:
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
-        raise _TimedOut
+        raise _TimedOut("still running")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
@@ -230,8 +230,8 @@ def _run_learner(learner: Callable[..., Any], args: tuple, kwargs: dict) -> tupl
     """("value", result) or ("raised" | "exit" | "timeout", detail): never lets the learner's error out."""
     try:
         return "value", _call_with_limit(learner, copy.deepcopy(args), copy.deepcopy(kwargs), TIME_LIMIT)
-    except _TimedOut:
-        return "timeout", None
+    except _TimedOut as stop:
+        return "timeout", bool(stop.args)
     except SystemExit as stop:
         return "exit", stop.code
     except Exception as exc:
@@ -240,6 +240,10 @@ def _run_learner(learner: Callable[..., Any], args: tuple, kwargs: dict) -> tupl
 
 def _problem(call: str, status: str, detail: Any) -> str:
     """The verdict for a call that did not return a value."""
+    if status == "timeout" and detail:  # a helper thread: Python cannot stop it, only a kernel restart
+        return (
+            f"{FAIL}: {call} did not return within {TIME_LIMIT:g} s (an endless loop?); restart the kernel to stop it"
+        )
     if status == "timeout":
         return f"{FAIL}: {call} was stopped after {TIME_LIMIT:g} s without returning (an endless loop?)"
     if status == "exit":
