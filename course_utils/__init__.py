@@ -70,7 +70,10 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
 
     import numpy as np
 
-    seed = int(seed)
+    from ._checks import check_bool, check_int
+
+    seed = check_int("seed", seed, 0, 2**32 - 1)  # NumPy's global generator takes 0 .. 2^32 - 1
+    plots = check_bool("plots", plots)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 -- learners and third-party code still use the global generator
     np.set_printoptions(precision=4, suppress=True, linewidth=100)
@@ -102,7 +105,10 @@ def max_abs_diff(a: Any, b: Any, decimals: int = 10) -> float:
     """
     import numpy as np
 
-    a, b = np.asarray(a), np.asarray(b)
+    from ._checks import check_array, check_int
+
+    a, b = check_array("a", a, allow_empty=True), check_array("b", b, allow_empty=True)
+    decimals = check_int("decimals", decimals, 0)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_dilations, check_int
+from ._checks import check_array, check_cmap, check_dilations, check_int, check_sequence, check_str
 from .conv import conv_output_size, effective_kernel_size
 from .receptive_field import describe, gradient_map
 
@@ -66,6 +66,13 @@ class SlideConfig:
     dilation: int = 1
     stride: int = 1
     padding: int = 0
+
+    def __post_init__(self) -> None:
+        check_str("name", self.name, allow_empty=False)
+        for field in ("input_size", "kernel_size", "dilation", "stride"):
+            check_int(field, getattr(self, field), 1, 64)
+        check_int("padding", self.padding, 0, 64)
+        self.output_size  # noqa: B018 -- raises ValueError naming kernel_size when the kernel does not fit
 
     @property
     def output_size(self) -> int:
@@ -131,9 +138,9 @@ def slide_frames(config: SlideConfig, cell: int = 24) -> tuple[list[SlideFrame],
     """One frame per output pixel: taps and output cell highlighted, the kernel's span outlined in red."""
     from PIL import Image, ImageDraw
 
-    for name in ("input_size", "kernel_size", "dilation", "stride"):
-        check_int(f"config.{name}", getattr(config, name))
-    check_int("config.padding", config.padding, 0)
+    if not isinstance(config, SlideConfig):
+        raise TypeError(f"config must be a SlideConfig, got {config!r}")
+    cell = check_int("cell", cell, 4, 200)
     geometry = _geometry(config, cell)
     padded = config.input_size + 2 * config.padding
     span = effective_kernel_size(config.kernel_size, config.dilation)
@@ -174,9 +181,13 @@ def heatmap_image(grid: np.ndarray, title: str, caption: str = "", cell: int = 1
     from matplotlib import colormaps
     from PIL import Image, ImageDraw
 
-    grid = np.asarray(grid, dtype=np.float64)
+    grid = check_array("grid", grid, finite=True).astype(np.float64)
     if grid.ndim != 2:
         raise ValueError(f"grid must be 2D, got shape {grid.shape}")
+    check_str("title", title)
+    check_str("caption", caption)
+    cell = check_int("cell", cell, 1, 200)
+    check_cmap("cmap", cmap)
     scale = grid.max() if grid.max() > 0 else 1.0
     # 64 discrete levels: plenty for the eye, and few enough colours for an exact GIF palette
     colours = (colormaps[cmap].resampled(64)(grid / scale)[..., :3] * 255).round().astype(np.uint8)
@@ -219,7 +230,8 @@ def fibonacci_growth_frames(n_layers: int = 6, size: int = 21, cell: int = 10) -
     """Jonas1312's Fibonacci animation: rates added one layer at a time, analytic maps (size x size)."""
     from .sequences import fibonacci
 
-    rates = fibonacci(check_int("n_layers", n_layers))
+    rates = fibonacci(check_int("n_layers", n_layers, 1, 40))
+    size, cell = check_int("size", size), check_int("cell", cell, 1, 200)
     return [
         heatmap_image(gradient_map(rates[:n], size), f"Fibonacci rates {rates[:n]}", _caption(rates[:n]), cell)
         for n in range(1, len(rates) + 1)
@@ -233,6 +245,7 @@ def gridding_comparison_frames(
     repeated, fixed = check_dilations(repeated, "repeated"), check_dilations(fixed, "fixed")
     if len(repeated) != len(fixed):
         raise ValueError(f"repeated and fixed must have equal depth, got {len(repeated)} and {len(fixed)} layers")
+    size, cell = check_int("size", size), check_int("cell", cell, 1, 200)
     frames = []
     for n in range(1, len(fixed) + 1):
         panels = [
@@ -247,9 +260,16 @@ def write_gif(path: str | os.PathLike, frames: Sequence[object], duration_ms: in
     """Write frames as a looping GIF, atomically: a temporary file beside ``path``, then a rename."""
     from PIL import Image
 
-    if not frames:
-        raise ValueError("frames must not be empty")
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise TypeError(f"path must be a file name (str or Path), got {path!r}")
+    frames = check_sequence("frames", frames)
+    for index, frame in enumerate(frames):
+        if not isinstance(frame, Image.Image):
+            raise TypeError(f"frames[{index}] must be a PIL image, got {frame!r}")
+    duration_ms = check_int("duration_ms", duration_ms, 10)
     path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"path must be in an existing directory, got {str(path)!r}")
     # One palette for every frame, made of the frames' exact colours: colours stay stable from frame
     # to frame, white stays white, and the bytes are the same on every run.
     weights = np.array([65536, 256, 1], dtype=np.int64)  # an RGB colour packed into one integer
@@ -282,6 +302,8 @@ def write_gif(path: str | os.PathLike, frames: Sequence[object], duration_ms: in
 
 def write_all(directory: str | os.PathLike = "anim") -> list[Path]:
     """Render every GIF of the course into ``directory`` (what ``make anim`` runs)."""
+    if not isinstance(directory, str | os.PathLike) or not str(directory):
+        raise TypeError(f"directory must be a directory name (str or Path), got {directory!r}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = [

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_int
+from ._checks import check_bool, check_callable, check_dilations, check_float, check_int
 from .receptive_field import receptive_field
 
 __all__ = [
@@ -45,6 +45,24 @@ class BatchNorm2d(nn.BatchNorm2d):
     unchanged; every other batch is handled exactly as by ``nn.BatchNorm2d``.
     """
 
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
+        check_int("num_features", num_features)
+        check_float("eps", eps, 0.0, min_open=True)
+        if momentum is not None:
+            check_float("momentum", momentum, 0.0, 1.0)
+        check_bool("affine", affine)
+        check_bool("track_running_stats", track_running_stats)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and x.ndim == 4 and x.shape[0] * x.shape[2] * x.shape[3] == 1:
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
@@ -53,6 +71,10 @@ class BatchNorm2d(nn.BatchNorm2d):
 
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1, dilation: int = 1) -> nn.Sequential:
     """Conv (no bias: BatchNorm has its own shift) -> BatchNorm -> ReLU, 'same' size for odd kernels."""
+    in_channels = check_int("in_channels", in_channels)
+    out_channels = check_int("out_channels", out_channels)
+    kernel_size = check_int("kernel_size", kernel_size)
+    dilation = check_int("dilation", dilation)
     padding = dilation * (kernel_size - 1) // 2
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False),
@@ -96,12 +118,9 @@ class ASPP(nn.Module):
         super().__init__()
         in_channels = check_int("in_channels", in_channels)
         out_channels = check_int("out_channels", out_channels)
-        if isinstance(rates, str) or not isinstance(rates, Sequence):
-            raise TypeError(f"rates must be a sequence of integers, got {rates!r}")
-        if len(rates) == 0:
-            raise ValueError("rates must not be empty (ASPP needs at least one atrous branch)")
-        self.rates = tuple(check_int(f"rates[{i}]", r) for i, r in enumerate(rates))
-        if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+        self.rates = check_dilations(rates, "rates")
+        image_pooling = check_bool("image_pooling", image_pooling)
+        if not 0.0 <= check_float("dropout", dropout) < 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
         self.branches = nn.ModuleList(
             [conv_bn_relu(in_channels, out_channels, 1)]
@@ -144,11 +163,28 @@ class WaveNetBlock(nn.Module):
         self.skip = nn.Conv1d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if x.ndim != 3 or x.shape[1] != self.channels:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor (N, {self.channels}, T), got {type(x).__name__}")
+        if x.ndim != 3 or x.shape[1] != self.channels or x.shape[2] == 0:
             raise ValueError(f"x must be (N, {self.channels}, T), got shape {tuple(x.shape)}")
-        filter_part, gate_part = self.conv(F.pad(x, (self.causal_padding, 0))).chunk(2, dim=1)
+        filter_part, gate_part = self._causal_conv(x).chunk(2, dim=1)
         gated = torch.tanh(filter_part) * torch.sigmoid(gate_part)
         return x + self.residual(gated), self.skip(gated)
+
+    def _causal_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """The causal dilated convolution, padded by no more than a length-T input can use.
+
+        Tap ``j`` reads ``x[t - (k - 1 - j) d]``. When ``d >= T`` every tap but the last reaches
+        ``T`` or more steps back, so it reads left padding at every ``t`` and adds exactly zero;
+        any dilation ``>= T`` then gives the same sums, and ``T`` needs the least padding. Without
+        this, a deep stack on a short input padded ``2^l`` zeros at layer ``l`` (time and memory
+        doubling per layer). When ``d < T`` (the usual case) this is the plain padded convolution.
+        """
+        length = x.shape[-1]
+        if self.dilation < length:
+            return self.conv(F.pad(x, (self.causal_padding, 0)))
+        padded = F.pad(x, (length * (self.kernel_size - 1), 0))
+        return F.conv1d(padded, self.conv.weight, self.conv.bias, dilation=length)
 
 
 class WaveNet(nn.Module):
@@ -162,14 +198,17 @@ class WaveNet(nn.Module):
     def __init__(self, channels: int, n_layers: int, n_stacks: int = 1, kernel_size: int = 2):
         super().__init__()
         check_int("channels", channels)
-        n_layers = check_int("n_layers", n_layers)
+        # dilation 2^(n_layers - 1) times (k - 1) must stay a 64-bit integer for PyTorch
+        n_layers = check_int("n_layers", n_layers, 1, 48)
         n_stacks = check_int("n_stacks", n_stacks)
-        check_int("kernel_size", kernel_size)
+        check_int("kernel_size", kernel_size, 1, 2**14)
         self.dilations = tuple(2**i for _ in range(n_stacks) for i in range(n_layers))
         self.blocks = nn.ModuleList([WaveNetBlock(channels, d, kernel_size) for d in self.dilations])
         self.receptive_field = receptive_field([(kernel_size, 1, d) for d in self.dilations]).size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor (N, channels, T), got {type(x).__name__}")
         skips = torch.zeros_like(x)
         for block in self.blocks:
             x, skip = block(x)
@@ -184,9 +223,10 @@ def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
     and returns how many steps back the earliest input with a non-zero gradient lies (inclusive).
     ``length`` must exceed the receptive field, or the answer is cut at ``length``.
     """
+    check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
-    output = module.double()(x)
+    output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
     output[..., -1].sum().backward()
     reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
@@ -205,6 +245,7 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
     ``future`` counts the non-zero gradients w.r.t. inputs after ``t`` (a causal module gives 0).
     ``blind_to_present`` counts the steps whose output ignores ``x[t]`` itself.
     """
+    check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)

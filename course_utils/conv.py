@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import check_int, check_int_tuple
+from ._checks import check_array, check_choice, check_int, check_int_tuple
 
 __all__ = [
     "conv1d",
@@ -83,7 +83,7 @@ def dilate_kernel(w: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
     Generalises the ``dilate`` helper of R. Ramos-Pollán's "4.9 Atrous convolutions" (GitHub
     ``rramosp/2021.deeplearning``), which handled d = 2 only.
     """
-    w = np.asarray(w)
+    w = check_array("w", w, allow_empty=True)
     if w.ndim == 0:
         raise ValueError(f"w must have at least one axis, got a scalar {w!r}")
     if isinstance(dilation, tuple | list):
@@ -111,7 +111,12 @@ def resolve_padding(
     ``y[t]`` depends on ``x[<= t]``). Numbers: an int (every side), one int per axis (both sides of
     that axis), or one ``(before, after)`` pair per axis (for 1D a single pair ``(left, right)``).
     """
+    if not isinstance(kernel_size, tuple | list) or not 1 <= len(kernel_size) <= 3:
+        raise TypeError(f"kernel_size must be a tuple of one int per spatial axis, got {kernel_size!r}")
     ndim = len(kernel_size)
+    kernel_size = check_int_tuple("kernel_size", kernel_size, ndim)
+    stride = check_int_tuple("stride", stride, ndim)
+    dilation = check_int_tuple("dilation", dilation, ndim)
     spans = [(k - 1) * d for k, d in zip(kernel_size, dilation, strict=True)]
     if isinstance(padding, str):
         word = padding.lower()
@@ -143,14 +148,7 @@ def resolve_padding(
 
 
 def _as_float_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.ndarray:
-    if value is None:
-        raise TypeError(f"{name} must be an array, got None")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # a ragged list, an object that is not array-like
-        raise TypeError(f"{name} must be array-like, got {type(value).__name__}") from exc
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = check_array(name, value, allow_empty=True)
     target = dtype if dtype is not None else (arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64))
     return arr.astype(target, copy=False)
 
@@ -159,8 +157,7 @@ def _prepare(
     x: Any, w: Any, b: Any, spatial: int, stride: Any, padding: Any, dilation: Any, method: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[int, ...], tuple[int, ...], tuple, bool]:
     """Validate and normalise the arguments of conv1d/conv2d; returns batched arrays and amounts."""
-    if method not in ("fast", "naive"):
-        raise ValueError(f"method must be 'fast' or 'naive', got {method!r}")
+    check_choice("method", method, ("fast", "naive"))
     x = _as_float_array("x", x)
     w = _as_float_array("w", w, x.dtype)
     layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"

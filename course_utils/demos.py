@@ -16,11 +16,19 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._checks import check_int
+from ._checks import check_bool, check_callable, check_float, check_int, check_sequence, check_str
 
 __all__ = ["delay_batch", "mean_iou", "squares_batch", "train"]
 
 SMALL, LARGE = (4, 6), (10, 13)  # side lengths (inclusive) of the two classes of squares
+
+
+def _check_rng(rng: object) -> np.random.Generator:
+    if rng is None:
+        return np.random.default_rng(0)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {rng!r}")
+    return rng
 
 
 def squares_batch(
@@ -34,7 +42,8 @@ def squares_batch(
     """
     n = check_int("n", n)
     size = check_int("size", size, LARGE[1] + SMALL[1] + 2)
-    rng = rng if rng is not None else np.random.default_rng(0)
+    noise = check_float("noise", noise, 0.0)
+    rng = _check_rng(rng)
     images = rng.normal(0.0, noise, (n, 1, size, size))
     labels = np.zeros((n, size, size), dtype=np.int64)
     for i in range(n):
@@ -60,7 +69,7 @@ def delay_batch(
     delay = check_int("delay", delay, 0)
     if delay >= length:
         raise ValueError(f"delay must be shorter than the sequence, got delay={delay} for length={length}")
-    rng = rng if rng is not None else np.random.default_rng(0)
+    rng = _check_rng(rng)
     x = rng.standard_normal((n, 1, length))
     y = np.zeros_like(x)
     y[..., delay:] = x[..., : length - delay]
@@ -77,9 +86,14 @@ def train(
     progress: bool = True,
 ) -> list[float]:
     """Adam for ``steps`` steps on fresh batches; returns the losses. Shows a tqdm progress bar."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {model!r}")
+    check_callable("make_batch", make_batch)
+    check_callable("loss_fn", loss_fn)
     steps = check_int("steps", steps)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    lr = check_float("lr", lr, 0.0, min_open=True)
+    check_str("desc", desc)
+    progress = check_bool("progress", progress)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     losses = []
@@ -106,9 +120,20 @@ def train(
 
 def mean_iou(logits_or_labels: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = (1, 2)) -> float:
     """Mean intersection-over-union over ``classes``; accepts logits (N, K, H, W) or labels (N, H, W)."""
+    for name, value in (("logits_or_labels", logits_or_labels), ("target", target)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if value.ndim not in (3, 4):
+            raise ValueError(f"{name} must be (N, K, H, W) logits or (N, H, W) labels, got shape {tuple(value.shape)}")
+    if target.ndim != 3:
+        raise ValueError(f"target must be (N, H, W) labels, got shape {tuple(target.shape)}")
+    classes = tuple(check_int(f"classes[{i}]", c, 0) for i, c in enumerate(check_sequence("classes", classes)))
     predicted = logits_or_labels.argmax(dim=1) if logits_or_labels.ndim == 4 else logits_or_labels
     if predicted.shape != target.shape:
-        raise ValueError(f"prediction and target shapes differ: {tuple(predicted.shape)} vs {tuple(target.shape)}")
+        raise ValueError(
+            f"logits_or_labels and target disagree: predicted labels {tuple(predicted.shape)} vs target "
+            f"{tuple(target.shape)}"
+        )
     scores = []
     for c in classes:
         union = ((predicted == c) | (target == c)).sum().item()

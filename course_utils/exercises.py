@@ -8,50 +8,266 @@ is the same on every machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import copy
+import math
+import numbers
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_callable, check_float, check_str
+
 PASS = "PASS"
 FAIL = "NOT YET"
 
+# Seconds one call of the learner's function may take before the checker stops it. Every hidden
+# case is tiny, so a call that takes this long is an endless loop (``while`` without a step).
+TIME_LIMIT = 5.0
+# Stop an endless loop with SIGALRM where Python can (Linux and macOS, in the main thread: where
+# Jupyter runs a cell). Elsewhere (Windows, a worker thread) the call runs in a helper thread that
+# the checker stops waiting for; the loop itself keeps running until the kernel is restarted.
+USE_SIGNALS = hasattr(signal, "setitimer")
+_MAX_SHOWN = 300  # characters of a returned value shown in a verdict
+
+
+class _TimedOut(BaseException):
+    """Raised into the learner's code by the alarm; a BaseException, so ``except Exception`` lets it out."""
+
+
+def _call_with_limit(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float) -> Any:
+    """``fn(*args, **kwargs)``, or raise ``_TimedOut`` after ``seconds``."""
+    if USE_SIGNALS and threading.current_thread() is threading.main_thread():
+        return _call_with_alarm(fn, args, kwargs, seconds)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the checker's thread, which reports it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="course_utils learner call", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _TimedOut("still running")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _call_with_alarm(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float) -> Any:
+    """Run ``fn`` with SIGALRM armed: at the limit ``_TimedOut`` is raised inside the learner's code.
+
+    ``_TimedOut`` is a BaseException, so ``except Exception`` in the learner's loop lets it out; a
+    bare ``except:`` that catches it is answered by another alarm every 0.2 s until one lands
+    outside the ``try`` (a loop that swallows every exception forever cannot be stopped from
+    Python at all: Jupyter's interrupt button, a KeyboardInterrupt, would be swallowed too).
+    """
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        while True:  # the alarm may fire while it is being switched off: switch it off anyway
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                break
+            except _TimedOut:
+                continue
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _one_line(text: str, limit: int = _MAX_SHOWN) -> str:
+    text = text.replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.ndim > 1 or value.size > 12:
+            return f"array(shape={value.shape})"
+        return np.array2string(value, separator=", ")
+    return _one_line(repr(value))
+
 
 def _call_repr(name: str, args: tuple, kwargs: dict) -> str:
-    def short(value: Any) -> str:
-        if isinstance(value, np.ndarray):
-            if value.ndim > 1 or value.size > 12:
-                return f"array(shape={value.shape})"
-            return np.array2string(value, separator=", ")
-        return repr(value)
-
-    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 
+def _shown(got: Any) -> str:
+    """A returned value in a verdict: its repr on one line, with its type when the repr hides it."""
+    text = _short(got)
+    if isinstance(got, str | bytes | np.ndarray | np.generic) or got is None:
+        return text
+    kind = type(got).__name__
+    return text if kind in ("int", "float", "bool", "list", "tuple") else f"{text} ({kind})"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _whole_float_hint(got: Any, expected: Any) -> str:
+    return f"returned {_shown(got)}, expected {expected!r}: the right value, but a float; return an int (// not /)"
+
+
+def _same_int(got: Any, expected: int) -> tuple[bool, str]:
+    """An int answer: int or a NumPy integer. True is not 1, 4.0 is not 4 (a sign of / for //)."""
+    if isinstance(got, np.ndarray) and got.ndim == 0:
+        got = got[()]
+    if _is_int(got):
+        ok = int(got) == expected
+        return ok, "" if ok else f"returned {_shown(got)}, expected {expected!r}"
+    if isinstance(got, numbers.Real) and not isinstance(got, bool | np.bool_) and float(got) == expected:
+        return False, _whole_float_hint(got, expected)
+    return False, f"returned {_shown(got)}, expected {expected!r}"
+
+
+def _same_float(got: Any, expected: float, atol: float) -> tuple[bool, str]:
+    """A real number within ``atol`` (looser for float32/float16 answers, whose precision is lower)."""
+    if isinstance(got, np.ndarray) and got.ndim == 0:
+        got = got[()]
+    if isinstance(got, bool | np.bool_) or not isinstance(got, numbers.Real):
+        return False, f"returned {_shown(got)}, expected {expected!r}"
+    tolerance = atol
+    if isinstance(got, np.floating) and np.finfo(got.dtype).eps > np.finfo(np.float64).eps:
+        tolerance = max(atol, 4 * float(np.finfo(got.dtype).eps) * max(1.0, abs(expected)))
+    ok = math.isfinite(float(got)) and abs(float(got) - expected) <= tolerance
+    return ok, "" if ok else f"returned {_shown(got)}, expected {expected!r}"
+
+
+def _same_bool(got: Any, expected: bool) -> tuple[bool, str]:
+    if isinstance(got, bool | np.bool_):
+        ok = bool(got) == bool(expected)
+        return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+    return False, f"returned {_shown(got)}, expected {expected!r} (True or False)"
+
+
+def _same_sequence(got: Any, expected: tuple | list) -> tuple[bool, str]:
+    """A list or tuple of ints: a list, tuple, range or 1D integer array passes; a str or a set does not."""
+    plain = f"returned {_shown(got)}, expected {expected!r}"
+    kind = "a tuple" if isinstance(expected, tuple) else "a list"
+    if isinstance(got, str | bytes | Set | Mapping):
+        return False, f"{plain} ({kind} of integers, not a {type(got).__name__})"
+    if isinstance(got, np.ndarray):
+        if got.ndim != 1:
+            return False, f"returned an array of shape {got.shape}, expected {kind} of {len(expected)} integers"
+        items = got.tolist()
+    elif isinstance(got, list | tuple | range):
+        items = list(got)
+    elif isinstance(got, Iterator):
+        return False, f"returned a generator, expected {expected!r} (wrap it in {kind[2:]}(...))"
+    else:
+        return False, plain
+    if len(items) == len(expected) and all(_is_int(v) or isinstance(v, np.integer) for v in items):
+        ok = [int(v) for v in items] == list(expected)
+        return ok, "" if ok else plain
+    same_length = len(items) == len(expected)
+    whole = same_length and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v) == e
+        for v, e in zip(items, expected, strict=True)
+    )
+    if whole:
+        return False, f"{plain}: the right values, but floats; return ints (// not /, or int(...))"
+    return False, plain
+
+
+def _same_array(got: Any, expected: np.ndarray, atol: float) -> tuple[bool, str]:
+    """Array-like real numbers of the expected shape (list, tuple, any float/int dtype, a tensor)."""
+    if got is None:
+        return False, "returned None, expected an array"
+    want = f"an array of shape {expected.shape}"
+    if isinstance(got, str | bytes | Set | Mapping):
+        return False, f"returned {_shown(got)}, expected {want}"
+    if hasattr(got, "detach") and hasattr(got, "cpu"):  # a torch tensor
+        got = got.detach().cpu().numpy()
+    try:
+        arr = np.asarray(got)
+    except (ValueError, TypeError):
+        return False, f"returned {_shown(got)}, which is not an array (rows of different lengths?), expected {want}"
+    if arr.dtype.kind not in "biuf":
+        return False, f"returned {_shown(got)}, expected {want} of numbers"
+    if arr.shape != expected.shape:
+        return False, f"returned shape {arr.shape}, expected {expected.shape}"
+    if not np.all(np.isfinite(arr)):
+        return False, f"returned non-finite values (NaN or inf): {_shown(arr)}, expected finite numbers"
+    rtol = 0.0
+    if arr.dtype.kind == "f" and np.finfo(arr.dtype).eps > np.finfo(np.float64).eps:
+        rtol = 4 * float(np.finfo(arr.dtype).eps)
+    if not np.allclose(arr, expected, atol=atol, rtol=rtol):
+        return False, f"values differ by up to {float(np.max(np.abs(arr - expected))):.3g}"
+    return True, ""
+
+
 def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
+    """Does the learner's answer equal the reference's, and is it of a kind that can be that answer?"""
     if isinstance(expected, np.ndarray):
-        if got is None:
-            return False, "returned None, expected an array"
-        got = np.asarray(got)
-        if got.shape != expected.shape:
-            return False, f"returned shape {got.shape}, expected {expected.shape}"
-        if not np.allclose(got, expected, atol=atol, rtol=0):
-            return False, f"values differ by up to {float(np.max(np.abs(got - expected))):.3g}"
-        return True, ""
-    if isinstance(expected, tuple):
-        ok = isinstance(got, tuple | list) and tuple(got) == expected
-        return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
-    if isinstance(expected, float) and not isinstance(got, bool) and isinstance(got, int | float | np.number):
-        ok = abs(float(got) - expected) <= atol
-        return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+        return _same_array(got, expected, atol)
+    if got is None:
+        return False, f"returned None, expected {expected!r}"
     if isinstance(expected, bool | np.bool_):
-        ok = isinstance(got, bool | np.bool_) and bool(got) == bool(expected)
-    elif isinstance(expected, list):
-        ok = isinstance(got, list | tuple | np.ndarray) and np.asarray(got).tolist() == expected
-    else:  # a number: True must not pass for 1
-        ok = not isinstance(got, bool | np.bool_) and got is not None and got == expected
-    return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+        return _same_bool(got, bool(expected))
+    if isinstance(expected, float):
+        return _same_float(got, expected, atol)
+    if isinstance(expected, numbers.Integral):
+        return _same_int(got, int(expected))
+    if isinstance(expected, tuple | list):
+        return _same_sequence(got, expected)
+    raise TypeError(f"reference returned {type(expected).__name__}, which the checker cannot compare")
+
+
+def _run_learner(learner: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
+    """("value", result) or ("raised" | "exit" | "timeout", detail): never lets the learner's error out."""
+    try:
+        return "value", _call_with_limit(learner, copy.deepcopy(args), copy.deepcopy(kwargs), TIME_LIMIT)
+    except _TimedOut as stop:
+        return "timeout", bool(stop.args)
+    except SystemExit as stop:
+        return "exit", stop.code
+    except Exception as exc:
+        return "raised", exc
+
+
+def _problem(call: str, status: str, detail: Any) -> str:
+    """The verdict for a call that did not return a value."""
+    if status == "timeout" and detail:  # a helper thread: Python cannot stop it, only a kernel restart
+        return (
+            f"{FAIL}: {call} did not return within {TIME_LIMIT:g} s (an endless loop?); restart the kernel to stop it"
+        )
+    if status == "timeout":
+        return f"{FAIL}: {call} was stopped after {TIME_LIMIT:g} s without returning (an endless loop?)"
+    if status == "exit":
+        return f"{FAIL}: {call} called sys.exit({detail!r}); return the answer instead of stopping Python"
+    message = _one_line(str(detail))
+    return f"{FAIL}: {call} raised {type(detail).__name__}" + (f": {message}" if message else "")
+
+
+def _check_case_list(cases: Any, name: str, width: int) -> list[tuple]:
+    if isinstance(cases, str | bytes | Mapping) or not isinstance(cases, Iterable):
+        raise TypeError(f"{name} must be a list of (args, kwargs) pairs, got {cases!r}")
+    checked = []
+    for index, case in enumerate(cases):
+        if not (
+            isinstance(case, tuple)
+            and len(case) == width
+            and isinstance(case[0], tuple)
+            and isinstance(case[1], dict)
+            and (width == 2 or isinstance(case[2], type) and issubclass(case[2], BaseException))
+        ):
+            shape = "(args tuple, kwargs dict)" if width == 2 else "(args tuple, kwargs dict, exception class)"
+            raise TypeError(f"{name}[{index}] must be {shape}, got {case!r}")
+        checked.append(case)
+    return checked
 
 
 def check_cases(
@@ -66,36 +282,48 @@ def check_cases(
     """Run ``learner`` and ``reference`` on every case; print one verdict line; return whether all pass.
 
     The ``check_*`` functions of the chapters wrap this and return None, so a notebook cell shows
-    the verdict line only.
+    the verdict line only. Whatever the learner's function does, the verdict is one line: a call
+    that raises, calls ``sys.exit`` or runs longer than ``TIME_LIMIT`` seconds is reported, as is
+    an answer of the wrong kind (a float where an int is asked, a string for a list, True for 1).
+    Each call gets its own copy of the arguments, so a function that modifies them in place
+    changes neither the reference's cases nor the call shown in the verdict.
     """
+    check_str("name", name, allow_empty=False)
+    check_callable("reference", reference)
+    atol = check_float("atol", atol, 0.0)
+    cases = _check_case_list(cases, "cases", 2)
+    error_cases = _check_case_list(expect_errors, "expect_errors", 3)
+    if not cases and not error_cases:
+        raise ValueError(f"cases must not be empty when expect_errors is empty, got {cases!r}")
     if not callable(learner):
         print(f"{FAIL}: expected a function for {name}, got {type(learner).__name__}")
         return False
-    cases = list(cases)
-    error_cases = list(expect_errors)
     total = len(cases) + len(error_cases)
     for args, kwargs in cases:
         expected = reference(*args, **kwargs)
-        try:
-            got = learner(*args, **kwargs)
-        except Exception as exc:  # the learner's bug is the thing to report
-            print(f"{FAIL}: {_call_repr(name, args, kwargs)} raised {type(exc).__name__}: {exc}")
+        call = _call_repr(name, args, kwargs)
+        status, got = _run_learner(learner, args, kwargs)
+        if status != "value":
+            print(_problem(call, status, got))
             return False
-        ok, why = _same(got, expected, atol)
+        try:
+            ok, why = _same(got, expected, atol)
+        except Exception as exc:  # an answer so odd that comparing it fails: still one line
+            ok, why = False, f"returned {_shown(got)}, which cannot be compared with {expected!r} ({exc})"
         if not ok:
-            print(f"{FAIL}: {_call_repr(name, args, kwargs)} {why}")
+            print(f"{FAIL}: {call} {_one_line(why, 2 * _MAX_SHOWN)}")
             return False
     for args, kwargs, error in error_cases:
-        try:
-            got = learner(*args, **kwargs)
-        except error:
+        call = _call_repr(name, args, kwargs)
+        status, got = _run_learner(learner, args, kwargs)
+        if status == "raised" and isinstance(got, error):
             continue
-        except Exception as exc:
-            print(
-                f"{FAIL}: {_call_repr(name, args, kwargs)} should raise {error.__name__}, raised {type(exc).__name__}"
-            )
-            return False
-        print(f"{FAIL}: {_call_repr(name, args, kwargs)} should raise {error.__name__}, returned {got!r}")
+        if status == "raised":
+            print(f"{FAIL}: {call} should raise {error.__name__}, raised {type(got).__name__}")
+        elif status == "value":
+            print(f"{FAIL}: {call} should raise {error.__name__}, returned {_shown(got)}")
+        else:
+            print(_problem(call, status, got))
         return False
     print(f"{PASS}: all {total} hidden cases of {name} agree with the reference.")
     return True
@@ -184,15 +412,7 @@ def _tap_positions(i: int, k: int, d: int, s: int) -> tuple[int, ...]:
 def check_tap_positions(learner: Callable[[int, int, int, int], Iterable[int]]) -> None:
     """Exercise: the padded-input indices that output i reads (k taps, dilation d, stride s)."""
     cases = [((i, k, d, s), {}) for i in (0, 1, 5) for k in (1, 3) for d in (1, 2, 4) for s in (1, 2)]
-
-    def as_tuple(*args: int) -> Any:
-        got = learner(*args)
-        try:
-            return tuple(int(v) for v in got)
-        except TypeError:
-            return got  # reported as it is: "returned None, expected (0,)"
-
-    check_cases("tap_positions", as_tuple, _tap_positions, cases)
+    check_cases("tap_positions", learner, _tap_positions, cases)
 
 
 # Chapters 4 and 5 -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_bool, check_int, check_optional
 
 
 def sample_photo(size: int | None = 256, *, gray: bool = True) -> np.ndarray:
@@ -17,13 +17,14 @@ def sample_photo(size: int | None = 256, *, gray: bool = True) -> np.ndarray:
     import matplotlib.cbook as cbook
     from PIL import Image
 
+    size = check_optional(check_int, "size", size, 8, 4096)
+    gray = check_bool("gray", gray)
     with cbook.get_sample_data("grace_hopper.jpg") as handle:
         image = Image.open(handle)
         image.load()
     if gray:
         image = image.convert("L")
     if size is not None:
-        size = check_int("size", size, 8)
         width, height = image.size
         side = min(width, height)
         left, top = (width - side) // 2, (height - side) // 2

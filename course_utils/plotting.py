@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import (
+    check_array,
+    check_bool,
+    check_cmap,
+    check_dilations,
+    check_float,
+    check_int,
+    check_optional,
+    check_sequence,
+    check_str,
+)
 from .conv import dilate_kernel, effective_kernel_size
 
 TAP_COLOUR = "#1f77b4"
@@ -22,7 +33,7 @@ def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2,
     from matplotlib.colors import ListedColormap
 
     k = check_int("kernel_size", kernel_size)
-    rates = [check_int("dilation", d) for d in dilations]
+    rates = list(check_dilations(dilations))
     biggest = effective_kernel_size(k, max(rates))
     fig, axes = plt.subplots(1, len(rates), figsize=(3.0 * len(rates), 3.3), squeeze=False)
     for ax, d in zip(axes[0], rates, strict=True):
@@ -48,6 +59,30 @@ def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2,
     fig.suptitle(f"A {k}x{k} kernel at dilation {', '.join(map(str, rates))} (red: its span)")
     fig.tight_layout()
     return fig
+
+
+def _check_panels(
+    kind: str, images: Any, titles: Any, ndim: tuple[int, ...], suptitle: Any, ncols: Any, size: Any
+) -> tuple[list[np.ndarray], list[str]]:
+    """Shared checks of show_images and plot_maps: panels, one title each, layout numbers."""
+    arrays = [check_array(f"{kind}[{i}]", a, ndim=ndim) for i, a in enumerate(check_sequence(kind, images))]
+    names = [check_str(f"titles[{i}]", t) for i, t in enumerate(check_sequence("titles", titles, allow_empty=True))]
+    if len(arrays) != len(names):
+        raise ValueError(f"{kind} and titles must have the same length, got {len(arrays)} and {len(names)}")
+    check_str("suptitle", suptitle)
+    check_optional(check_int, "ncols", ncols)
+    check_float("size", size, 0.0, 50.0, min_open=True)
+    return arrays, names
+
+
+def _per_panel(name: str, value: Any, count: int, check: Any, single: type | tuple[type, ...]) -> list[Any]:
+    """One value for every panel, or a sequence of exactly one value per panel."""
+    if isinstance(value, single):
+        return [check(name, value)] * count
+    values = check_sequence(name, value)
+    if len(values) != count:
+        raise ValueError(f"{name} must be one value or one per panel ({count}), got {value!r}")
+    return [check(f"{name}[{i}]", v) for i, v in enumerate(values)]
 
 
 def _panel_grid(count: int, ncols: int | None, size: float, extra_width: float, extra_height: float):
@@ -80,11 +115,11 @@ def show_images(
     ``cmap`` and ``symmetric`` are one value for all panels or one per panel; ``symmetric`` centres
     the colour scale on 0 (for signed responses such as edge maps).
     """
-    if len(images) != len(titles):
-        raise ValueError(f"images and titles must have the same length, got {len(images)} and {len(titles)}")
+    images, titles = _check_panels("images", images, titles, (2, 3), suptitle, ncols, size)
+    cmaps = _per_panel("cmap", cmap, len(images), check_cmap, str)
+    symmetric_flags = _per_panel("symmetric", symmetric, len(images), check_bool, (bool, np.bool_))
+    check_bool("colorbar", colorbar)
     fig, axes = _panel_grid(len(images), ncols, size, 0.6, 0.5)
-    cmaps = [cmap] * len(images) if isinstance(cmap, str) else list(cmap)
-    symmetric_flags = [symmetric] * len(images) if isinstance(symmetric, bool) else list(symmetric)
     for ax, image, title, cmap, symmetric in zip(axes, images, titles, cmaps, symmetric_flags, strict=False):
         image = np.asarray(image)
         if symmetric:
@@ -109,12 +144,19 @@ def plot_signal_taps(signal: Sequence[float], kernel_size: int, dilations: Seque
     """One row per dilation: the samples a kernel reads for output ``position`` (valid padding)."""
     import matplotlib.pyplot as plt
 
-    x = np.asarray(signal, dtype=float)
+    x = check_array("signal", signal, ndim=1).astype(float)
+    kernel_size = check_int("kernel_size", kernel_size)
+    dilations = check_dilations(dilations)
+    position = check_int("position", position, 0)
+    for index, d in enumerate(dilations):
+        if position + d * (kernel_size - 1) >= len(x):
+            raise ValueError(
+                f"position={position} with kernel_size={kernel_size} at dilations[{index}]={d} reads past the "
+                f"signal of length {len(x)}"
+            )
     fig, axes = plt.subplots(len(dilations), 1, figsize=(7, 1.5 * len(dilations) + 0.4), sharex=True, squeeze=False)
     for ax, d in zip(axes[:, 0], dilations, strict=True):
         taps = position + d * np.arange(kernel_size)
-        if taps[-1] >= len(x):
-            raise ValueError(f"position={position} with dilation {d} reads past the signal of length {len(x)}")
         ax.stem(np.arange(len(x)), x, linefmt="0.75", markerfmt="o", basefmt="0.8")
         ax.plot(taps, x[taps], "o", ms=11, mfc="none", mec="crimson", mew=2, label="read by the kernel")
         ax.axvspan(taps[0] - 0.4, taps[-1] + 0.4, color="crimson", alpha=0.08)
@@ -145,8 +187,10 @@ def plot_maps(
     """
     from matplotlib.ticker import MaxNLocator
 
-    if len(maps) != len(titles):
-        raise ValueError(f"maps and titles must have the same length, got {len(maps)} and {len(titles)}")
+    maps, titles = _check_panels("maps", maps, titles, (2,), suptitle, ncols, size)
+    check_cmap("cmap", cmap)
+    check_bool("annotate", annotate)
+    check_str("colorbar_label", colorbar_label)
     fig, axes = _panel_grid(len(maps), ncols, size, 0.8, 0.6)
     for ax, grid, title in zip(axes, maps, titles, strict=False):
         grid = np.asarray(grid, dtype=float)
@@ -183,7 +227,8 @@ def plot_aspp_branches(rates: Sequence[int] = (6, 12, 18), size: int = 65, backg
     import matplotlib.pyplot as plt
 
     size = check_int("size", size)
-    rates = [check_int("rate", r) for r in rates]
+    rates = list(check_dilations(rates, "rates"))
+    check_optional(check_array, "background", background, ndim=(2, 3))
     fig, ax = plt.subplots(figsize=(5.4, 5.0))
     if background is not None:
         ax.imshow(background, cmap="gray", alpha=0.45, extent=(-0.5, size - 0.5, size - 0.5, -0.5))

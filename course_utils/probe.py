@@ -17,18 +17,13 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ._checks import check_dilations, check_int
+from ._checks import check_choice, check_dilations, check_int
 
 __all__ = ["build_stack", "effective_receptive_field", "gradient_probe"]
 
 Weights = Literal["ones", "random"]
 Nonlinearity = Literal["relu", "tanh"] | None
 _NONLINEARITIES = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
-
-
-def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
 
 
 def build_stack(
@@ -48,8 +43,10 @@ def build_stack(
     k = check_int("kernel_size", kernel_size)
     if k % 2 == 0:
         raise ValueError(f"kernel_size must be odd ('same' padding centres the kernel), got kernel_size={k}")
-    _check_choice("weights", weights, ("ones", "random"))
-    _check_choice("nonlinearity", nonlinearity, (None, *_NONLINEARITIES))
+    check_choice("weights", weights, ("ones", "random"))
+    check_choice("nonlinearity", nonlinearity, (None, *_NONLINEARITIES))
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
     layers: list[torch.nn.Module] = []
     for index, d in enumerate(rates):
         conv = torch.nn.Conv2d(1, 1, k, padding="same", dilation=d, bias=False, padding_mode="zeros")
@@ -83,7 +80,8 @@ def gradient_probe(
     ``seed`` too, so a call is reproducible.
     """
     size = check_int("size", size)
-    _check_choice("input", input, ("zeros", "random"))
+    seed = check_int("seed", seed, 0)
+    check_choice("input", input, ("zeros", "random"))
     if nonlinearity is not None and input == "zeros":
         raise ValueError(
             f"nonlinearity={nonlinearity!r} with input='zeros' gives a zero gradient everywhere "
@@ -117,6 +115,7 @@ def effective_receptive_field(
     weights and a new standard-normal input from one seeded generator. Returns (size, size) float64.
     """
     n_samples = check_int("n_samples", n_samples)
+    seed = check_int("seed", seed, 0)
     total = np.zeros((check_int("size", size),) * 2)
     for sample in range(n_samples):
         total += np.abs(

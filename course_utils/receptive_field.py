@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._checks import check_dilations, check_int
+from ._checks import check_array, check_dilations, check_int, check_sequence
 
 __all__ = [
     "GriddingReport",
@@ -109,9 +109,7 @@ def receptive_field(layers: Iterable[Any]) -> ReceptiveField:
 
     (Araujo, Norris & Sim 2019, eqs. for r_0 and S_0; padding does not change the size.)
     """
-    parsed = [_parse_layer(i, spec) for i, spec in enumerate(layers)]
-    if not parsed:
-        raise ValueError("layers must not be empty")
+    parsed = [_parse_layer(i, spec) for i, spec in enumerate(check_sequence("layers", layers))]
     size, jump, rows = 1, 1, []
     for index, (k, s, d) in enumerate(parsed):
         k_eff = d * (k - 1) + 1
@@ -130,14 +128,14 @@ def impulse_extent(layers: Iterable[Any], length: int | None = None) -> int:
     """
     from .conv import conv1d
 
-    parsed = [_parse_layer(i, spec) for i, spec in enumerate(layers)]
-    if not parsed:
-        raise ValueError("layers must not be empty")
+    parsed = [_parse_layer(i, spec) for i, spec in enumerate(check_sequence("layers", layers))]
     jump, span = 1, 1
     for k, s, d in parsed:  # a length that surely holds the field (the closed form is not trusted)
         span += (d * (k - 1)) * jump
         jump *= s
-    length = check_int("length", length) if length is not None else span + 2 * jump + 8
+    if length is not None and check_int("length", length) < span:
+        raise ValueError(f"length must be at least the span of the stack ({span} samples), got {length!r}")
+    length = length if length is not None else span + 2 * jump + 8
     reached = []
     for position in range(length):
         x = np.zeros(length)
@@ -368,6 +366,14 @@ def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -
     criterion rule by rule: M2, the rates' common factor (gcd), and the verdict with the rule that
     failed (``HDCVerdict.short``).
     """
+    if not isinstance(schedules, Mapping):
+        raise TypeError(f"schedules must be a dict {{name: dilation rates}}, got {schedules!r}")
+    if not schedules:
+        raise ValueError(f"schedules must not be empty, got {schedules!r}")
+    for key, rates in schedules.items():
+        if not isinstance(key, str):
+            raise TypeError(f"schedules must be keyed by names (strings), got key {key!r}")
+        check_dilations(rates, f"schedules[{key!r}]")
     header = (
         f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}"
         f"{'M2':>5}{'gcd':>5}  HDC"
@@ -390,7 +396,7 @@ def spread(grid: Any) -> float:
     receptive field grows like ``2L + 1``. Luo et al. (2016) find the same sqrt(L) law for the
     effective receptive field of random networks.
     """
-    grid = np.asarray(grid, dtype=np.float64)
+    grid = check_array("grid", grid, finite=True).astype(np.float64)
     if grid.ndim != 2:
         raise ValueError(f"grid must be a 2D map, got shape {grid.shape}")
     if np.any(grid < 0):

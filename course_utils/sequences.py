@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._checks import check_dilations, check_int
+from ._checks import check_dilations, check_int, check_odd_kernel
 
 __all__ = ["contiguous_growth", "fastest_hole_free", "fibonacci", "powers", "sawtooth"]
 
 
 def fibonacci(n: int) -> list[int]:
     """The first ``n`` Fibonacci dilation rates: [1, 1, 2, 3, 5, 8, ...] (n >= 1)."""
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     rates = [1, 1][:n]
     while len(rates) < n:
         rates.append(rates[-1] + rates[-2])
@@ -32,7 +32,7 @@ def fibonacci(n: int) -> list[int]:
 def powers(base: int, n: int) -> list[int]:
     """[1, base, base^2, ..., base^(n-1)]: doubling for base 2 (Yu & Koltun, WaveNet), tripling for 3."""
     base = check_int("base", base)
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     return [base**i for i in range(n)]
 
 
@@ -42,7 +42,7 @@ def sawtooth(n: int, cycle: Sequence[int] = (1, 2, 3)) -> list[int]:
     The paper groups layers so that the rates within a group rise and then restart (e.g. 1, 2, 3,
     1, 2, 3), and asks that a group's rates share no common factor > 1, which (1, 2, 3) satisfies.
     """
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     rates = check_dilations(cycle, "cycle")
     return [rates[i % len(rates)] for i in range(n)]
 
@@ -55,7 +55,7 @@ def fastest_hole_free(n: int, kernel_size: int = 3) -> list[int]:
     ``kernel_size ** n``; the tests confirm by exhaustive search that no hole-free schedule of
     ``n`` layers reaches further.
     """
-    n = check_int("n", n)
+    n = check_int("n", n, 1, 10_000)  # a schedule, not a stress test: more layers than any network
     k = check_int("kernel_size", kernel_size)
     if k % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got kernel_size={k}")
@@ -76,7 +76,7 @@ def contiguous_growth(dilations: Sequence[int], kernel_size: int = 3) -> bool:
     earlier one, as in (2, 1), so the exact test is ``receptive_field.has_gridding``.
     """
     rates = check_dilations(dilations)
-    k = check_int("kernel_size", kernel_size)
+    k = check_odd_kernel(kernel_size)
     half, radius = (k - 1) // 2, 0
     for rate in rates:
         if rate > 2 * radius + 1:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_array, check_int, check_int_tuple
 from .conv import effective_kernel_size
 
 __all__ = [
@@ -55,7 +55,7 @@ def frameworks() -> tuple[Any, Any]:
 
 
 def _as_kernel(name: str, w: Any) -> np.ndarray:
-    w = np.asarray(w)
+    w = check_array(name, w, allow_empty=True)
     if w.ndim not in (3, 4):
         raise ValueError(f"{name} must be a 1D kernel stack (3 axes) or a 2D one (4 axes), got shape {w.shape}")
     return w
@@ -75,7 +75,7 @@ def keras_to_torch_kernel(w: Any) -> np.ndarray:
 
 def channels_last(x: Any) -> np.ndarray:
     """NCHW -> NHWC, or NCL -> NLC."""
-    x = np.asarray(x)
+    x = check_array("x", x, allow_empty=True)
     if x.ndim not in (3, 4):
         raise ValueError(f"x must be (N, C, L) or (N, C, H, W), got shape {x.shape}")
     return np.ascontiguousarray(np.moveaxis(x, 1, -1))
@@ -83,7 +83,7 @@ def channels_last(x: Any) -> np.ndarray:
 
 def channels_first(x: Any) -> np.ndarray:
     """NHWC -> NCHW, or NLC -> NCL."""
-    x = np.asarray(x)
+    x = check_array("x", x, allow_empty=True)
     if x.ndim not in (3, 4):
         raise ValueError(f"x must be (N, L, C) or (N, H, W, C), got shape {x.shape}")
     return np.ascontiguousarray(np.moveaxis(x, -1, 1))
@@ -110,15 +110,38 @@ def _as_tf_float(x: Any) -> np.ndarray:
     return x if x.dtype == np.float64 else x.astype(np.float32)
 
 
-def _check_strides_dilation(strides: Any, dilation_rate: Any, ndim: int) -> None:
-    strides = (strides,) * ndim if isinstance(strides, int) else tuple(strides)
-    rates = (dilation_rate,) * ndim if isinstance(dilation_rate, int) else tuple(dilation_rate)
-    if any(s > 1 for s in strides) and any(r > 1 for r in rates):
+def _check_tf_arguments(
+    x: Any, w: Any, b: Any, ndim: int, strides: Any, dilations: Any, valid: bool, names: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[int, ...], tuple[int, ...]]:
+    """Validate channels-last ``x``, kernel ``w`` and bias ``b`` before TensorFlow sees them.
+
+    ``names`` are the caller's words for strides and dilation, so the error names the argument the
+    learner typed. Returns float arrays (x's dtype) and the per-axis strides and dilations.
+    """
+    x = _as_tf_float(check_array("x", x))
+    w = check_array("w", w).astype(x.dtype, copy=False)
+    if x.ndim != ndim + 2 or w.ndim != ndim + 2:
+        layout = "(N, L, C) and w (K, C, O)" if ndim == 1 else "(N, H, W, C) and w (kh, kw, C, O)"
+        raise ValueError(f"x must be {layout} (Keras layout), got x.shape={x.shape}, w.shape={w.shape}")
+    if w.shape[-2] != x.shape[-1]:
         raise ValueError(
-            f"Keras refuses strides > 1 together with dilation_rate > 1 (got strides={strides}, "
-            f"dilation_rate={rates}); run the dilated layer at stride 1 and keep every s-th output, "
-            "or use tf_nn_conv2d"
+            f"channel mismatch: x has C={x.shape[-1]} channels but w expects {w.shape[-2]} (w.shape={w.shape})"
         )
+    step = check_int_tuple(names[0], strides, ndim)
+    rates = check_int_tuple(names[1], dilations, ndim)
+    if valid:
+        for axis, (n, k, d) in enumerate(zip(x.shape[1:-1], w.shape[:ndim], rates, strict=True)):
+            span = (k - 1) * d + 1
+            if span > n:
+                raise ValueError(
+                    f"kernel larger than the input on axis {axis + 1} of x (shape {x.shape}): {k} taps at "
+                    f"{names[1]}={d} span {span} samples; use padding 'same' or a longer input"
+                )
+    if b is not None:
+        b = check_array("b", b, ndim=1).astype(x.dtype, copy=False)
+        if b.shape != (w.shape[-1],):
+            raise ValueError(f"b must have shape ({w.shape[-1]},) (one bias per output channel), got {b.shape}")
+    return x, w, b, step, rates
 
 
 def _keras_conv(
@@ -130,32 +153,31 @@ def _keras_conv(
     padding: str,
     dilation_rate: Any,
 ) -> np.ndarray:
-    tf, keras = frameworks()
-    x = _as_tf_float(x)
-    w = np.asarray(w, dtype=x.dtype)
     ndim = 1 if layer_cls == "Conv1D" else 2
-    if x.ndim != ndim + 2 or w.ndim != ndim + 2:
-        layout = "(N, L, C) and w (K, C, O)" if ndim == 1 else "(N, H, W, C) and w (kh, kw, C, O)"
-        raise ValueError(f"x must be {layout} (Keras layout), got x.shape={x.shape}, w.shape={w.shape}")
-    if w.shape[-2] != x.shape[-1]:
-        raise ValueError(
-            f"channel mismatch: x has C={x.shape[-1]} channels but w expects {w.shape[-2]} (w.shape={w.shape})"
-        )
-    _check_strides_dilation(strides, dilation_rate, ndim)
     words = ("valid", "same", "causal") if ndim == 1 else ("valid", "same")
-    if padding not in words:
+    if not isinstance(padding, str) or padding not in words:
         raise ValueError(f"padding must be one of {words} for Keras {layer_cls}, got {padding!r}")
+    x, w, b, strides, rates = _check_tf_arguments(
+        x, w, b, ndim, strides, dilation_rate, padding == "valid", ("strides", "dilation_rate")
+    )
+    if any(s > 1 for s in strides) and any(r > 1 for r in rates):
+        raise ValueError(
+            f"Keras refuses strides > 1 together with dilation_rate > 1 (got strides={strides}, "
+            f"dilation_rate={rates}); run the dilated layer at stride 1 and keep every s-th output, "
+            "or use tf_nn_conv2d"
+        )
+    tf, keras = frameworks()
     layer = getattr(keras.layers, layer_cls)(
         filters=w.shape[-1],
         kernel_size=w.shape[:ndim],
         strides=strides,
         padding=padding,
-        dilation_rate=dilation_rate,
+        dilation_rate=rates,
         use_bias=b is not None,
         dtype="float64" if x.dtype == np.float64 else "float32",
     )
     layer.build(x.shape)
-    layer.set_weights([w] if b is None else [w, np.asarray(b, dtype=x.dtype)])
+    layer.set_weights([w] if b is None else [w, b])
     return np.asarray(layer(x))
 
 
@@ -188,9 +210,15 @@ def keras_conv1d(
 def tf_nn_conv2d(
     x: Any, w: Any, *, strides: int = 1, padding: Literal["VALID", "SAME"] = "VALID", dilations: int = 1
 ) -> np.ndarray:
-    """``tf.nn.conv2d`` (NHWC, HWIO): the low-level op, which does accept strides and dilation together."""
-    tf, _ = frameworks()
-    if padding not in ("VALID", "SAME"):
+    """``tf.nn.conv2d`` (NHWC, HWIO): the low-level op, which does accept strides and dilation together.
+
+    ``strides`` and ``dilations`` are an int or a pair ``(h, w)``. Arguments are checked here, so a
+    bad one raises a ValueError/TypeError naming it instead of TensorFlow's InvalidArgumentError.
+    """
+    if not isinstance(padding, str) or padding not in ("VALID", "SAME"):
         raise ValueError(f"padding must be 'VALID' or 'SAME' for tf.nn.conv2d, got {padding!r}")
-    x = _as_tf_float(x)
-    return tf.nn.conv2d(x, np.asarray(w, dtype=x.dtype), strides=strides, padding=padding, dilations=dilations).numpy()
+    x, w, _, step, rates = _check_tf_arguments(
+        x, w, None, 2, strides, dilations, padding == "VALID", ("strides", "dilations")
+    )
+    tf, _ = frameworks()
+    return tf.nn.conv2d(x, w, strides=[1, *step, 1], padding=padding, dilations=[1, *rates, 1]).numpy()

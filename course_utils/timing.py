@@ -9,13 +9,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ._checks import check_int
+from ._checks import check_callable, check_int
 
 
 def median_time(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> float:
     """Median wall-clock seconds of ``repeat`` calls of ``fn()``, after ``warmup`` untimed calls."""
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable("fn", fn)
     repeat = check_int("repeat", repeat)
     warmup = check_int("warmup", warmup, 0)
     for _ in range(warmup):
@@ -32,6 +31,16 @@ def time_table(
     candidates: dict[str, Callable[[], object]], *, reference: str | None = None, repeat: int = 5, warmup: int = 1
 ) -> dict[str, float]:
     """Time every candidate, print a table (ms and ratio to ``reference``), return the seconds."""
+    if not isinstance(candidates, dict):
+        raise TypeError(f"candidates must be a dict {{name: function}}, got {candidates!r}")
+    if not candidates:
+        raise ValueError(f"candidates must not be empty, got {candidates!r}")
+    for name, fn in candidates.items():
+        if not isinstance(name, str):
+            raise TypeError(f"candidates must be keyed by names (strings), got key {name!r}")
+        check_callable(f"candidates[{name!r}]", fn)
+    check_int("repeat", repeat)
+    check_int("warmup", warmup, 0)
     if reference is not None and reference not in candidates:
         raise ValueError(f"reference must be one of {list(candidates)}, got {reference!r}")
     seconds = {name: median_time(fn, repeat=repeat, warmup=warmup) for name, fn in candidates.items()}

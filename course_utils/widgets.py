@@ -17,6 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from ._checks import check_choice, check_int, check_odd_kernel, check_str
 from .anim import heatmap_image
 from .receptive_field import describe, gradient_map
 
@@ -28,8 +29,7 @@ MAX_RATE = 512
 
 def parse_rates(text: str) -> tuple[int, ...]:
     """Read "1, 2, 4" (commas or spaces) into rates; raise ValueError with a message for the learner."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    check_str("text", text)
     items = [item for item in text.replace(",", " ").split() if item]
     if not items:
         raise ValueError("enter at least one dilation rate, e.g. 1, 2, 4")
@@ -49,10 +49,24 @@ def parse_rates(text: str) -> tuple[int, ...]:
     return tuple(rates)
 
 
+def _check_explorer_arguments(rates: Any, kernel_size: Any, size: Any, weights: Any) -> None:
+    """The explorer's starting values must be ones its controls can show (no silent clamping)."""
+    try:
+        parse_rates(rates)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"rates={rates!r} is not a list of dilation rates: {error}") from None
+    if check_odd_kernel(kernel_size) > 9:
+        raise ValueError(f"kernel_size must be <= 9 (the slider's range), got {kernel_size!r}")
+    if check_int("size", size, 5, 129) % 2 == 0:
+        raise ValueError(f"size must be odd (the slider steps 5, 7, ..., 129), got {size!r}")
+    check_choice("weights", weights, ("ones", "random"))
+
+
 class ReceptiveFieldExplorer(widgets.VBox):
     """The explorer's widgets and its last result (``grid``, ``numbers``), for notebooks and tests."""
 
     def __init__(self, rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"):
+        _check_explorer_arguments(rates, kernel_size, size, weights)
         self.rates = widgets.Text(value=rates, description="dilations", continuous_update=True)
         self.kernel_size = widgets.IntSlider(value=kernel_size, min=1, max=9, step=2, description="kernel")
         self.size = widgets.IntSlider(value=size, min=5, max=129, step=2, description="image size")
@@ -143,4 +157,5 @@ def receptive_field_explorer(
     rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"
 ) -> ReceptiveFieldExplorer:
     """Show the explorer in a notebook: ``receptive_field_explorer()`` as the last line of a cell."""
+    _check_explorer_arguments(rates, kernel_size, size, weights)
     return ReceptiveFieldExplorer(rates, kernel_size, size, weights)

@@ -95,7 +95,7 @@ def test_bad_arguments():
         anim.write_gif("unused.gif", [])
     with pytest.raises(ValueError, match="repeated and fixed must have equal depth, got 2 and 3 layers"):
         anim.gridding_comparison_frames((2, 2), (1, 1, 2))
-    with pytest.raises(ValueError, match="config.dilation must be >= 1, got 0"):
-        anim.slide_frames(anim.SlideConfig("bad", dilation=0))
+    with pytest.raises(ValueError, match="dilation must be >= 1, got 0"):
+        anim.SlideConfig("bad", dilation=0)
     with pytest.raises(ValueError, match="grid must be 2D"):
         anim.heatmap_image(np.ones(3), "t")

@@ -153,3 +153,51 @@ def test_wavenet_bad_input():
     with pytest.raises(ValueError, match=r"x must be \(N, 4, T\), got shape \(2, 3, 10\)"):
         WaveNetBlock(4, 1)(torch.randn(2, 3, 10))
     assert np.isfinite(WaveNet(1, 2)(torch.zeros(1, 1, 5)).detach().numpy()).all()
+
+
+def _wavenet_with_full_padding(net, x):
+    """The forward pass as first written: every layer pads its full d (k - 1) zeros."""
+    skips = torch.zeros_like(x)
+    for block in net.blocks:
+        filter_part, gate_part = block.conv(F.pad(x, (block.causal_padding, 0))).chunk(2, dim=1)
+        gated = torch.tanh(filter_part) * torch.sigmoid(gate_part)
+        x, skip = x + block.residual(gated), block.skip(gated)
+        skips = skips + skip
+    return skips
+
+
+@pytest.mark.parametrize("kernel_size", [2, 3, 5])
+def test_wavenet_on_inputs_shorter_than_its_dilations_is_unchanged(kernel_size):
+    """Layers whose dilation reaches past the input pad only T (k - 1) zeros: the same numbers, bit for bit."""
+    net = WaveNet(3, n_layers=7, n_stacks=2, kernel_size=kernel_size).double()
+    for length in (1, 2, 3, 5, 9, 33, 64, 200):
+        x = torch.randn(2, 3, length, dtype=torch.float64)
+        assert torch.equal(net(x), _wavenet_with_full_padding(net, x))
+
+
+def test_deep_wavenet_on_a_short_input_pads_no_more_than_the_input_needs(monkeypatch):
+    padded = []
+    real_pad = F.pad
+
+    def recording_pad(x, pad, *args, **kwargs):
+        padded.append(sum(pad))
+        return real_pad(x, pad, *args, **kwargs)
+
+    monkeypatch.setattr(F, "pad", recording_pad)
+    net = WaveNet(2, 40)  # dilations up to 2^39: full causal padding would need 2^39 zeros
+    y = net(torch.randn(1, 2, 5))
+    assert y.shape == (1, 2, 5) and torch.isfinite(y).all()
+    assert len(padded) == 40 and max(padded) == 5  # T (k - 1) = 5 zeros at most, not d (k - 1)
+
+
+def test_conv_bn_relu_and_batchnorm_check_their_arguments():
+    from course_utils.blocks import BatchNorm2d, conv_bn_relu
+
+    with pytest.raises(ValueError, match="dilation must be >= 1, got 0"):
+        conv_bn_relu(3, 4, 3, dilation=0)
+    with pytest.raises(TypeError, match=r"kernel_size must be an integer, got 1.5 \(float\)"):
+        conv_bn_relu(3, 4, 1.5)
+    with pytest.raises(ValueError, match="eps must be > 0, got 0"):
+        BatchNorm2d(3, eps=0)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        WaveNet(2, 2)(np.ones((1, 2, 5)))

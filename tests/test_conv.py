@@ -228,7 +228,7 @@ BAD_1D = [
         ValueError,
         r"kernel larger than the padded input: 3 taps at dilation 20 span 41 samples, but the input has 10",
     ),
-    (dict(method="slow"), ValueError, r"method must be 'fast' or 'naive', got 'slow'"),
+    (dict(method="slow"), ValueError, r"method must be one of \['fast', 'naive'\], got 'slow'"),
 ]
 
 

@@ -1,22 +1,453 @@
-"""The exercise checkers accept the worked solutions and explain what is wrong otherwise."""
+"""The exercise checkers: every checker passes right answers, refuses wrong ones, and survives bad code.
+
+For each checker the table CHECKERS holds the worked solution of its chapter, other reasonable
+spellings of a right answer (a NumPy array for a list, float32 for float64, a tuple for a list),
+and plausible mistakes. Every checker also meets the same bad learner functions: one that never
+returns, raises, calls sys.exit, or returns None, a string, a ragged list, a 2D array, True or an
+object equal to everything. Each must get a one-line verdict, never a traceback or a pass.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
 
 import numpy as np
+import pytest
+from numpy.lib.stride_tricks import as_strided
 
 from course_utils import exercises
 
 
-def test_chapter1_checkers_pass_correct_solutions(capsys):
+def _dilate(w, d):
+    out = np.zeros((len(w) - 1) * d + 1)
+    out[::d] = w
+    return out
+
+
+def _dilated_conv1d(x, w, d):
+    span = (len(w) - 1) * d + 1
+    windows = as_strided(x, shape=(len(x) - span + 1, len(w)), strides=(x.itemsize, d * x.itemsize))
+    return windows @ w
+
+
+def _path_counts(dilations):
+    counts = np.array([1])
+    for d in dilations:
+        grown = np.zeros(len(counts) + 2 * d, dtype=int)
+        for t in range(3):
+            grown[t * d : t * d + len(counts)] += counts
+        counts = grown
+    return counts.tolist()
+
+
+def _centre_to_max(dilations):
+    counts = np.array(_path_counts(dilations))
+    return (counts[len(counts) // 2] / counts.max()) ** 2
+
+
+def _fibonacci(n):
+    rates = [1, 1][:n]
+    while len(rates) < n:
+        rates.append(rates[-1] + rates[-2])
+    return rates
+
+
+def _fastest(n):
+    rates, radius = [], 0
+    for _ in range(n):
+        rates.append(2 * radius + 1)
+        radius += rates[-1]
+    return rates
+
+
+def _tf_same(n, k, s, d):
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return (total // 2, total - total // 2)
+
+
+def _min_layers(h):
+    n = 1
+    while 2**n < h + 1:
+        n += 1
+    return n
+
+
+def _valid_taps(size, rate):
+    rows = np.arange(size)[:, None] + np.array([-rate, 0, rate])[None, :]
+    per_row = ((rows >= 0) & (rows < size)).sum(axis=1)
+    return (per_row.mean() / 3) ** 2
+
+
+def _fibonacci_off_by_one(n):
+    return _fibonacci(n + 1)[1:]
+
+
+# checker name -> (hidden cases, right answers, plausible wrong answers)
+CHECKERS = {
+    "effective_kernel_size": (
+        20,
+        [lambda k, d: (k - 1) * d + 1, lambda k, d: np.int64((k - 1) * d + 1)],
+        [lambda k, d: k * d, lambda k, d: (k - 1) * d, lambda k, d: k + d - 1, lambda k, d: float((k - 1) * d + 1)],
+    ),
+    "conv_output_size": (
+        30,
+        [
+            lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s + 1,
+            lambda n, k, s, p, d: np.int64((n + 2 * p - d * (k - 1) - 1) // s + 1),
+            lambda n, k, s, p, d: math.ceil((n + 2 * p - d * (k - 1)) / s),  # ceil(a / s) = floor((a - 1) / s) + 1
+        ],
+        [
+            lambda n, k, s, p, d: (n + 2 * p - k) // s + 1,  # forgot the dilation
+            lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1,  # / where // belongs
+            lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1,  # padding on one side only
+            lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1,  # span d * k instead of d (k - 1) + 1
+        ],
+    ),
+    "dilate_kernel_1d": (
+        12,
+        [_dilate, lambda w, d: _dilate(w, d).astype(np.float32), lambda w, d: _dilate(w, d).tolist()],
+        [
+            lambda w, d: np.repeat(w, d),
+            lambda w, d: _dilate(np.append(w, 0), d),  # one zero too many at the end
+            lambda w, d: np.ravel(np.column_stack([w] + [np.zeros_like(w)] * d)),  # d zeros, not d - 1
+        ],
+    ),
+    "dilated_conv1d": (
+        7,
+        [_dilated_conv1d, lambda x, w, d: _dilated_conv1d(x, w, d).astype(np.float32)],
+        [
+            lambda x, w, d: _dilated_conv1d(x, w[::-1].copy(), d),  # a true convolution: flipped
+            lambda x, w, d: _dilated_conv1d(x, w, 1),  # dilation ignored
+            lambda x, w, d: np.convolve(x, _dilate(w, d)[::-1], mode="same"),  # 'same' length
+        ],
+    ),
+    "same_padding": (
+        15,
+        [
+            lambda k, d: ((k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2),
+            lambda k, d: [(k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2],
+            lambda k, d: np.array([(k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2]),
+        ],
+        [
+            lambda k, d: ((k - 1) * d - (k - 1) * d // 2, (k - 1) * d // 2),  # odd pixel before
+            lambda k, d: ((k - 1) * d // 2, (k - 1) * d // 2),  # symmetric
+            lambda k, d: ((k - 1) * d / 2, (k - 1) * d / 2),  # halves as floats
+            lambda k, d: (k - 1) * d,  # the total only
+        ],
+    ),
+    "tap_positions": (
+        36,
+        [
+            lambda i, k, d, s: [i * s + j * d for j in range(k)],
+            lambda i, k, d, s: tuple(i * s + j * d for j in range(k)),
+            lambda i, k, d, s: np.arange(k) * d + i * s,
+            lambda i, k, d, s: range(i * s, i * s + k * d, d),
+        ],
+        [
+            lambda i, k, d, s: [i + j * d for j in range(k)],  # forgot the stride
+            lambda i, k, d, s: [i * s + j for j in range(k)],  # forgot the dilation
+            lambda i, k, d, s: [0.9] * k,  # not positions at all
+            lambda i, k, d, s: "".join(str(i * s + j * d) for j in range(k)),  # "024"
+            lambda i, k, d, s: (i * s + j * d for j in range(k)),  # a generator
+            lambda i, k, d, s: [float(i * s + j * d) for j in range(k)],
+            lambda i, k, d, s: {i * s + j * d for j in range(k)},  # a set has no order
+        ],
+    ),
+    "path_counts": (
+        17,
+        [_path_counts, lambda r: np.array(_path_counts(r)), lambda r: tuple(_path_counts(r))],
+        [
+            lambda r: [int(c > 0) for c in _path_counts(r)],  # reached or not, not how often
+            lambda r: np.array(_path_counts(r), dtype=float),  # counts as floats
+            lambda r: _path_counts(r)[1:-1],  # one offset short on each side
+        ],
+    ),
+    "centre_to_max": (
+        17,
+        [_centre_to_max, lambda r: np.float32(_centre_to_max(r)), lambda r: np.array(_centre_to_max(r))],
+        [
+            lambda r: math.sqrt(_centre_to_max(r)),  # the 1D ratio, not 2D
+            lambda r: 1 / _centre_to_max(r),  # max / centre
+            lambda r: round(_centre_to_max(r), 2),  # rounded away
+            lambda r: str(_centre_to_max(r)),
+        ],
+    ),
+    "has_holes": (
+        17,
+        [lambda r: 0 in _path_counts(r), lambda r: np.bool_(0 in _path_counts(r))],
+        [
+            lambda r: False,
+            lambda r: len(set(r)) < len(r),  # "a repeated rate grids"
+            lambda r: int(0 in _path_counts(r)),  # 1/0 instead of True/False
+            lambda r: "yes" if 0 in _path_counts(r) else "",
+        ],
+    ),
+    "fibonacci": (
+        12,
+        [_fibonacci, lambda n: np.array(_fibonacci(n)), lambda n: tuple(_fibonacci(n))],
+        [
+            lambda n: [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233][:n],  # starts 1, 2
+            _fibonacci_off_by_one,
+            lambda n: [1.5] * n,
+            lambda n: [float(v) for v in _fibonacci(n)],
+        ],
+    ),
+    "fastest_hole_free": (
+        8,
+        [_fastest, lambda n: np.array(_fastest(n))],
+        [
+            lambda n: [2**i for i in range(n)],  # doubling: hole-free but slower
+            _fibonacci,
+            lambda n: [3**i for i in range(1, n + 1)],  # starts at 3: holes
+        ],
+    ),
+    "torch_to_keras_kernel": (
+        5,
+        [lambda w: np.transpose(w, (2, 3, 1, 0)), lambda w: np.transpose(w, (2, 3, 1, 0)).astype(np.float32)],
+        [
+            lambda w: w.reshape(w.shape[2], w.shape[3], w.shape[1], w.shape[0]),  # reshape is not transpose
+            lambda w: np.transpose(w, (2, 3, 0, 1)),  # O and I swapped
+            lambda w: w,
+        ],
+    ),
+    "tf_same_padding": (
+        72,
+        [_tf_same, lambda n, k, s, d: list(_tf_same(n, k, s, d))],
+        [
+            lambda n, k, s, d: (d * (k - 1) // 2, d * (k - 1) // 2),  # symmetric, as for stride 1
+            lambda n, k, s, d: (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2),  # ignores the stride
+            lambda n, k, s, d: _tf_same(n, k, s, d)[::-1],  # odd pixel before
+        ],
+    ),
+    "wavenet_receptive_field": (
+        18,
+        [lambda n, s, k: 1 + s * (k - 1) * (2**n - 1)],
+        [
+            lambda n, s, k: s * 2**n,
+            lambda n, s, k: 1 + s * (2**n - 1),  # forgot the kernel size
+            lambda n, s, k: s * (k - 1) * 2**n,
+            lambda n, s, k: 1.0 + s * (k - 1) * (2**n - 1),
+        ],
+    ),
+    "min_layers_for_delay": (
+        11,
+        [_min_layers, lambda h: np.int32(_min_layers(h))],
+        [
+            lambda h: math.ceil(math.log2(h + 2)),  # one layer too many whenever h + 1 is a power of 2
+            lambda h: math.ceil(math.log2(h + 1)),  # 0 layers for h = 0
+            lambda h: max(1, math.log2(h + 1)),  # a float
+            lambda h: h + 1,  # an undilated stack
+        ],
+    ),
+    "valid_tap_fraction": (
+        24,
+        [_valid_taps, lambda n, r: np.float32(_valid_taps(n, r))],
+        [
+            lambda n, r: ((np.arange(n)[:, None] + np.array([-r, 0, r])) % n >= 0).mean(),  # always 1
+            lambda n, r: float(np.sqrt(_valid_taps(n, r))),  # the 1D fraction
+            lambda n, r: 1 / 9 if r >= n else 1.0,  # only the two extremes
+        ],
+    ),
+}
+
+
+def _checker(name):
+    return getattr(exercises, f"check_{name}")
+
+
+def _verdict(capsys, checker, learner):
+    assert checker(learner) is None  # a notebook cell shows the printed verdict only
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 1 and err == "", f"expected one verdict line, got {out!r} / {err!r}"
+    return lines[0]
+
+
+def test_every_checker_is_in_the_table():
+    public = {
+        name[len("check_") :]
+        for name, value in vars(exercises).items()
+        if name.startswith("check_")
+        and name != "check_cases"
+        and getattr(value, "__module__", "") == exercises.__name__
+    }
+    assert public == set(CHECKERS), f"add the new checker(s) {sorted(public - set(CHECKERS))} to CHECKERS"
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_right_answers_pass(capsys, name):
+    total, right, _ = CHECKERS[name]
+    for learner in right:
+        line = _verdict(capsys, _checker(name), learner)
+        assert line == f"PASS: all {total} hidden cases of {name} agree with the reference."
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_plausible_wrong_answers_do_not_pass(capsys, name):
+    _, _, wrong = CHECKERS[name]
+    assert len(wrong) >= 3
+    for learner in wrong:
+        line = _verdict(capsys, _checker(name), learner)
+        assert line.startswith(f"NOT YET: {name}(") and ("expected" in line or "differ" in line), line
+
+
+def _raises(*args):
+    raise RuntimeError("boom\nsecond line")
+
+
+def _exits(*args):
+    sys.exit(2)
+
+
+def _returns(value):
+    return lambda *args: value
+
+
+class _EqualToEverything:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+BAD_KINDS = {
+    "raises": (_raises, "raised RuntimeError: boom second line"),
+    "exits": (_exits, "called sys.exit(2); return the answer instead of stopping Python"),
+    "None": (_returns(None), "returned None, expected"),
+    "string": (_returns("abc"), "returned 'abc'"),
+    "ragged list": (_returns([[1, 2], [3]]), "returned [[1, 2], [3]]"),
+    "2D array": (_returns(np.ones((2, 2))), "returned"),
+    "True": (_returns(True), "returned"),
+    "equal to everything": (_returns(_EqualToEverything()), "returned <"),
+    "not a function": ("my_function", "expected a function for"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_KINDS))
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_bad_learner_functions_get_one_line(capsys, name, kind):
+    learner, words = BAD_KINDS[kind]
+    line = _verdict(capsys, _checker(name), learner)
+    assert line.startswith("NOT YET: ") and words in line, line
+    assert "Traceback" not in line
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_endless_loop_is_stopped(capsys, monkeypatch, name):
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+
+    def endless(*args):
+        while True:
+            pass
+
+    line = _verdict(capsys, _checker(name), endless)
+    assert line.startswith(f"NOT YET: {name}(") and line.endswith(
+        "was stopped after 0.2 s without returning (an endless loop?)"
+    )
+
+
+def test_endless_loop_that_catches_exceptions_is_stopped_too(capsys, monkeypatch):
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+
+    def retries(k, d):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:  # "try again on any error": the stop is not an Exception
+                pass
+
+    def swallows_once(k, d):
+        try:
+            while True:
+                pass
+        except BaseException:  # a bare except catches the first stop; the next one ends the loop below
+            pass
+        while True:
+            pass
+
+    for learner in (retries, swallows_once):
+        line = _verdict(capsys, exercises.check_effective_kernel_size, learner)
+        assert (
+            line == "NOT YET: effective_kernel_size(1, 1) was stopped after 0.2 s without returning (an endless loop?)"
+        )
+
+
+def test_without_signals_a_helper_thread_is_used(capsys, monkeypatch):
+    """On Windows (no SIGALRM) or off the main thread, the checker stops waiting after the limit."""
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+    monkeypatch.setattr(exercises, "USE_SIGNALS", False)
+    release = threading.Event()
+
+    def endless(k, d):
+        while not release.is_set():  # endless for the checker; released below so no thread is left
+            pass
+
+    try:
+        line = _verdict(capsys, exercises.check_effective_kernel_size, endless)
+    finally:
+        release.set()
+    assert line == (
+        "NOT YET: effective_kernel_size(1, 1) did not return within 0.2 s (an endless loop?); restart the kernel to stop it"
+    )
+    assert _verdict(capsys, exercises.check_effective_kernel_size, lambda k, d: (k - 1) * d + 1).startswith("PASS")
+    assert _verdict(capsys, exercises.check_effective_kernel_size, _exits).endswith(
+        "called sys.exit(2); return the answer instead of stopping Python"
+    )
+    assert "raised RuntimeError" in _verdict(capsys, exercises.check_effective_kernel_size, _raises)
+
+
+def test_checker_called_from_a_worker_thread(capsys, monkeypatch):
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(exercises.check_cases("f", lambda x: x, lambda x: x, [((1,), {})]))
+    )
+    worker.start()
+    worker.join()
+    assert results == [True]
+    assert capsys.readouterr().out == "PASS: all 1 hidden cases of f agree with the reference.\n"
+
+
+def test_the_alarm_is_switched_off_after_a_check():
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
     exercises.check_effective_kernel_size(lambda k, d: (k - 1) * d + 1)
-    exercises.check_conv_output_size(lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s + 1)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
 
-    def dilate(w, d):
-        out = np.zeros((len(w) - 1) * d + 1)
-        out[::d] = w
-        return out
 
-    exercises.check_dilate_kernel_1d(dilate)
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and all(line.startswith("PASS: all ") for line in lines)
+# The verdicts stored in the chapters for the empty exercise cell (a function whose body is `...`).
+STORED_NONE_VERDICTS = {
+    "effective_kernel_size": "effective_kernel_size(1, 1) returned None, expected 1",
+    "conv_output_size": "conv_output_size(10, 4, 1, 0, 2) returned None, expected 4",
+    "dilate_kernel_1d": "dilate_kernel_1d([-5.], 1) returned None, expected an array",
+    "dilated_conv1d": "dilated_conv1d([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.,  5.], [-3., -3.,  3.], 1) "
+    "returned None, expected an array",
+    "same_padding": "same_padding(1, 1) returned None, expected (0, 0)",
+    "tap_positions": "tap_positions(0, 1, 1, 1) returned None, expected (0,)",
+    "torch_to_keras_kernel": "torch_to_keras_kernel(array(shape=(1, 1, 2, 2))) returned None, expected an array",
+    "tf_same_padding": "tf_same_padding(7, 1, 1, 1) returned None, expected (0, 0)",
+    "path_counts": "path_counts((1,)) returned None, expected [1, 1, 1]",
+    "centre_to_max": "centre_to_max((1,)) returned None, expected 1.0",
+    "has_holes": "has_holes((1,)) returned None, expected False",
+    "fibonacci": "fibonacci(1) returned None, expected [1]",
+    "fastest_hole_free": "fastest_hole_free(1) returned None, expected [1]",
+    "wavenet_receptive_field": "wavenet_receptive_field(1, 1, 2) returned None, expected 2",
+    "min_layers_for_delay": "min_layers_for_delay(0) returned None, expected 1",
+    "valid_tap_fraction": "valid_tap_fraction(1, 1) returned None, expected 0.1111111111111111",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_empty_exercise_cell_verdicts_are_unchanged(capsys, name):
+    def empty(*args): ...  # the learner's cell before they write anything
+
+    assert _verdict(capsys, _checker(name), empty) == f"NOT YET: {STORED_NONE_VERDICTS[name]}"
 
 
 def test_checkers_name_the_first_failing_case(capsys):
@@ -25,45 +456,84 @@ def test_checkers_name_the_first_failing_case(capsys):
     exercises.check_dilate_kernel_1d(lambda w, d: np.repeat(w, d))
     exercises.check_effective_kernel_size(lambda k, d: 1 / 0)
     exercises.check_effective_kernel_size("not a function")
+    exercises.check_same_padding(lambda k, d: ((k - 1) * d - (k - 1) * d // 2, (k - 1) * d // 2))
+    exercises.check_fibonacci(lambda n: [1.5] * n)
+    exercises.check_tap_positions(lambda i, k, d, s: "0")
+    exercises.check_effective_kernel_size(lambda k, d: float((k - 1) * d + 1))
+    exercises.check_has_holes(lambda r: 0)
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "NOT YET: effective_kernel_size(1, 2) returned 2, expected 1"
     assert out[1].startswith("NOT YET: conv_output_size(") and "expected" in out[1]
     assert out[2].startswith("NOT YET: dilate_kernel_1d(") and "returned shape" in out[2]
     assert out[3] == "NOT YET: effective_kernel_size(1, 1) raised ZeroDivisionError: division by zero"
     assert out[4] == "NOT YET: expected a function for effective_kernel_size, got str"
+    assert out[5] == "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1)"
+    assert out[6] == "NOT YET: fibonacci(1) returned [1.5], expected [1]"  # list answers are not truncated
+    assert out[7] == "NOT YET: tap_positions(0, 1, 1, 1) returned '0', expected (0,) (a tuple of integers, not a str)"
+    assert out[8] == (
+        "NOT YET: effective_kernel_size(1, 1) returned 1.0, expected 1: the right value, but a float; "
+        "return an int (// not /)"
+    )
+    assert out[9] == "NOT YET: has_holes((1,)) returned 0, expected False (True or False)"
 
 
-def test_check_cases_expected_errors(capsys):
+def test_a_learner_that_modifies_its_arguments_changes_neither_the_cases_nor_the_verdict(capsys):
+    def vandal(x, w, d):
+        x[:] = 0
+        w[:] = 0
+        return None
+
+    exercises.check_dilated_conv1d(vandal)
+    assert capsys.readouterr().out == f"NOT YET: {STORED_NONE_VERDICTS['dilated_conv1d']}\n"
+
+
+def test_check_cases_expected_errors(capsys, monkeypatch):
     def reference(x):
         if x < 0:
             raise ValueError("x")
         return x
 
-    assert exercises.check_cases("f", reference, reference, [((1,), {})], expect_errors=[((-1,), {}, ValueError)])
-    assert not exercises.check_cases("f", lambda x: x, reference, [((1,), {})], expect_errors=[((-1,), {}, ValueError)])
+    def hangs_on_negative(x):
+        while x < 0:
+            pass
+        return x
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+    errors = [((-1,), {}, ValueError)]
+    assert exercises.check_cases("f", reference, reference, [((1,), {})], expect_errors=errors)
+    assert not exercises.check_cases("f", lambda x: x, reference, [((1,), {})], expect_errors=errors)
+    assert not exercises.check_cases(
+        "f", lambda x: 1 // 0 if x < 0 else x, reference, [((1,), {})], expect_errors=errors
+    )
+    assert not exercises.check_cases("f", hangs_on_negative, reference, [((1,), {})], expect_errors=errors)
+    assert not exercises.check_cases(
+        "f", lambda x: sys.exit() if x < 0 else x, reference, [((1,), {})], expect_errors=errors
+    )
     out = capsys.readouterr().out.splitlines()
     assert out == [
         "PASS: all 2 hidden cases of f agree with the reference.",
         "NOT YET: f(-1) should raise ValueError, returned -1",
+        "NOT YET: f(-1) should raise ValueError, raised ZeroDivisionError",
+        "NOT YET: f(-1) was stopped after 0.2 s without returning (an endless loop?)",
+        "NOT YET: f(-1) called sys.exit(None); return the answer instead of stopping Python",
     ]
 
 
-def test_chapter2_checkers(capsys):
-    from course_utils.conv import conv1d
-
-    exercises.check_dilated_conv1d(lambda x, w, d: conv1d(x, w, dilation=d))
-    exercises.check_same_padding(lambda k, d: ((k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2))
-    exercises.check_tap_positions(lambda i, k, d, s: [i * s + j * d for j in range(k)])
-    exercises.check_dilated_conv1d(lambda x, w, d: conv1d(x, w[::-1], dilation=d))  # a true convolution: flipped
-    exercises.check_same_padding(lambda k, d: ((k - 1) * d - (k - 1) * d // 2, (k - 1) * d // 2))  # TF-like swap
-    exercises.check_tap_positions(lambda i, k, d, s: None)
-    out = capsys.readouterr().out.splitlines()
-    assert all(line.startswith("PASS") for line in out[:3])
-    assert out[3].startswith("NOT YET: dilated_conv1d(") and "values differ" in out[3]
-    assert out[4] == "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1)"
-    assert out[5] == "NOT YET: tap_positions(0, 1, 1, 1) returned None, expected (0,)"
-
-
-def test_list_answers_are_not_truncated(capsys):
-    exercises.check_fibonacci(lambda n: [1.5] * n)
-    assert capsys.readouterr().out.startswith("NOT YET: fibonacci(1) returned [1.5], expected [1]")
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(name=""), ValueError, "name must not be empty"),
+        (dict(name=3), TypeError, "name must be a string"),
+        (dict(reference=None), TypeError, "reference must be callable"),
+        (dict(cases=[(1, {})]), TypeError, r"cases\[0\] must be \(args tuple, kwargs dict\)"),
+        (dict(cases="abc"), TypeError, "cases must be a list of"),
+        (dict(cases=[]), ValueError, "cases must not be empty"),
+        (dict(atol=-1.0), ValueError, "atol must be >= 0, got -1.0"),
+        (dict(atol=float("nan")), ValueError, "atol must be a finite number"),
+        (dict(expect_errors=[((1,), {}, "ValueError")]), TypeError, r"expect_errors\[0\] must be"),
+    ],
+)
+def test_check_cases_bad_arguments(kwargs, error, message):
+    arguments = dict(name="f", learner=abs, reference=abs, cases=[((1,), {})]) | kwargs
+    with pytest.raises(error, match=message):
+        exercises.check_cases(**arguments)

@@ -41,6 +41,6 @@ def test_bad_input():
         plotting.show_images([np.eye(2), np.eye(2)], ["only one"])
     with pytest.raises(ValueError, match="reads past the signal of length 5"):
         plotting.plot_signal_taps(np.arange(5.0), 3, (3,), position=0)
-    with pytest.raises(ValueError, match="dilation must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"dilations\[0\] must be >= 1, got 0"):
         plotting.plot_dilated_kernels(3, (0,))
     plt.close("all")

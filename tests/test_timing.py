@@ -22,7 +22,7 @@ def test_time_table_prints_every_candidate_and_the_ratio_column(capsys):
 
 
 def test_bad_arguments():
-    with pytest.raises(TypeError, match="fn must be callable, got int"):
+    with pytest.raises(TypeError, match=r"fn must be callable \(a function\), got 3 \(int\)"):
         timing.median_time(3)
     with pytest.raises(ValueError, match="repeat must be >= 1, got 0"):
         timing.median_time(lambda: None, repeat=0)

@@ -67,5 +67,5 @@ def test_even_kernel_set_from_code_shows_a_message():
 
 def test_parse_rates():
     assert parse_rates("1,2, 4  8") == (1, 2, 4, 8)
-    with pytest.raises(TypeError, match="text must be a string, got int"):
+    with pytest.raises(TypeError, match=r"text must be a string, got 3 \(int\)"):
         parse_rates(3)
