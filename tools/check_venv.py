@@ -22,24 +22,29 @@ import sys
 import tomllib
 from pathlib import Path
 
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
+try:
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+except ImportError:  # before the first install: the copy inside pip
+    from pip._vendor.packaging.markers import default_environment
+    from pip._vendor.packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = ("frameworks", "lab", "dev")
-# What the course imports; a module that fails to import names the distribution to repair.
-STACK = (
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "torch",
-    "tensorflow",
-    "keras",
-    "ipywidgets",
-    "nbval",
-    "jupyterlab",
-    "course_utils",
-)
+# What the course imports (module -> the distributions that provide it); a module is imported when
+# one of its distributions is among the requirements, and one that fails names what to repair.
+STACK = {
+    "numpy": ("numpy",),
+    "scipy": ("scipy",),
+    "matplotlib": ("matplotlib",),
+    "torch": ("torch",),
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+    "keras": ("keras",),
+    "ipywidgets": ("ipywidgets",),
+    "nbval": ("nbval",),
+    "jupyterlab": ("jupyterlab",),
+    "course_utils": ("course-utils",),
+}
 
 
 def canonical(name: str) -> str:
@@ -49,7 +54,7 @@ def canonical(name: str) -> str:
 def locked_versions() -> dict[str, str]:
     pins = {}
     for line in (ROOT / "constraints.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
+        line = line.split("#", 1)[0].split(";", 1)[0].strip()
         if "==" in line:
             name, version = line.split("==", 1)
             pins[canonical(name)] = version.strip()
@@ -110,12 +115,12 @@ def check_files(name: str, dist: md.Distribution, pins: dict[str, str]) -> str |
     return None
 
 
-def check_imports() -> list[tuple[str, str]]:
-    """Import the stack in a child process; (module, error) for each that fails."""
+def check_imports(modules: list[str]) -> list[tuple[str, str, str]]:
+    """Import ``modules`` in a child process; (module, missing module, error) for each that fails."""
     code = (
         "import importlib, json, sys\n"
         "bad = []\n"
-        f"for m in {STACK!r}:\n"
+        f"for m in {modules!r}:\n"
         "    try:\n"
         "        importlib.import_module(m)\n"
         "    except BaseException as e:\n"
@@ -150,7 +155,8 @@ def main() -> int:
             broken.add("course-utils")
     if "--imports" in sys.argv[1:]:
         owners = md.packages_distributions()
-        for module, missing, error in check_imports():
+        modules = [m for m, dists in STACK.items() if any(d in found for d in dists)]
+        for module, missing, error in check_imports(modules):
             problems.append(f"import {module} fails: {error}")
             top = missing.split(".", 1)[0]
             names = owners.get(top) or owners.get(module) or [missing]

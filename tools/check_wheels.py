@@ -47,8 +47,13 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename
-from packaging.utils import parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,7 +301,8 @@ def main() -> int:
         print()
     print(f"{'target':<30}{'pins checked':>13}{'wheels':>8}{'sdist':>7}{'missing':>9}")
     for (py, platform), (checked, sdists, lacking) in summary.items():
-        print(f"{'Python ' + py + ' on ' + platform:<30}{checked:>13}{checked - sdists - lacking:>8}{sdists:>7}{lacking:>9}")
+        wheels = checked - sdists - lacking
+        print(f"{'Python ' + py + ' on ' + platform:<30}{checked:>13}{wheels:>8}{sdists:>7}{lacking:>9}")
     if torch_index:
         where = "checked there" if torch_cpu is not None else "not reachable, so the registry's torch was checked"
         print(f"torch on Linux comes from {torch_index}: {where}.")

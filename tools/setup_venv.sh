@@ -88,13 +88,14 @@ local_torch_wheel() {  # $1 = python tag such as cp311
 
 torch_source() {  # prints "local WHEEL", "index URL" or "registry"
   local tag wheel
-  if [ "$(uname -s)" != Linux ]; then echo registry; return; fi  # macOS/Windows wheels are CPU builds
+  if [ -z "$TORCH_PIN" ] || [ "$(uname -s)" != Linux ]; then echo registry; return; fi  # macOS/Windows wheels are CPU builds
   tag=$("$VENV/bin/python" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
   if wheel=$(local_torch_wheel "$tag"); then echo "local $wheel"; return; fi
   if [ -n "$TORCH_INDEX_URL" ]; then echo "index $TORCH_INDEX_URL"; else echo registry; fi
 }
 
-torch_installed() {
+torch_installed() {  # or not pinned at all
+  [ -z "$TORCH_PIN" ] && return 0
   "$VENV/bin/python" - "$TORCH_PIN" <<'EOF' 2>/dev/null
 import importlib.metadata as md, sys
 sys.exit(0 if md.version("torch").split("+")[0] == sys.argv[1] else 1)
@@ -170,7 +171,7 @@ done
 if [ "$created" = 0 ] && [ -f "$STAMP" ]; then
   if broken=$(check); then
     if [ "$fresh" = 1 ]; then
-      say "$VENV is ready (every locked package and file present$([ "$IMPORTS" = 1 ] && echo '; numpy, torch, tensorflow, jupyterlab, course_utils... import'))."
+      say "$VENV is ready (every locked package and file present$([ "$IMPORTS" = 1 ] && echo "; the course's stack imports"))."
       exit 0
     fi
   else
