@@ -75,7 +75,8 @@ def main() -> None:
         ("2D x(1,64,128,128) w(64,64,3,3) d=2 'same'", (1, 64, 128, 128), (64, 64, 3, 3), 2, "same"),
         ("1D x(1,64,16000)   w(64,64,3)   d=8 causal", (1, 64, 16000), (64, 64, 3), 8, "causal"),
     ]
-    print(f"{'case':<46}{'fast (ms)':>11}{'torch (ms)':>12}{'ratio':>8}{'fast GFLOP/s':>14}{'torch GFLOP/s':>15}   max |diff|")
+    header = f"{'case':<46}{'fast (ms)':>11}{'torch (ms)':>12}{'ratio':>8}{'fast GFLOP/s':>14}{'torch GFLOP/s':>15}"
+    print(header + "   max |diff|")
     for name, xs, ws, d, padding in cases:
         ours, theirs = (conv.conv2d, F.conv2d) if len(xs) == 4 else (conv.conv1d, F.conv1d)
         x = rng.standard_normal(xs, dtype=np.float32)
