@@ -168,12 +168,10 @@ fresh=1
 for pin in pyproject.toml constraints.txt tools/setup_venv.sh tools/check_venv.py; do
   [ -f "$STAMP" ] && [ "$STAMP" -nt "$pin" ] || fresh=0
 done
-if [ "$created" = 0 ] && [ -f "$STAMP" ]; then
+if [ "$fresh" = 1 ]; then  # a pin that changed is left to the full install below
   if broken=$(check); then
-    if [ "$fresh" = 1 ]; then
-      say "$VENV is ready (every locked package and file present$([ "$IMPORTS" = 1 ] && echo "; the course's stack imports"))."
-      exit 0
-    fi
+    say "$VENV is ready (every locked package and file present$([ "$IMPORTS" = 1 ] && echo "; the course's stack imports"))."
+    exit 0
   else
     say "$VENV is broken ($(echo $broken | tr ' ' ',')): repairing it; details in $LOG."
     rm -f "$STAMP"
@@ -193,7 +191,7 @@ if [ "$created" = 0 ] && [ -f "$STAMP" ]; then
   fi
 fi
 
-if [ "$fresh" = 0 ] || [ "$created" = 1 ]; then
+if [ "$fresh" = 0 ]; then
   say "installing the pinned dependencies into $VENV (the first time takes a few minutes)..."
 fi
 torch_installed || install_torch
