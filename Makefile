@@ -18,12 +18,12 @@ help:
 	@echo "make test     set up .venv, then run every test: course_utils, hygiene, nbval (strict)"
 	@echo "make refresh  re-execute every notebook top to bottom and store its outputs (atomic)"
 	@echo "make anim     regenerate the GIFs in anim/ (deterministic, atomic)"
-	@echo "make bench    print measured speed ratios against PyTorch"
+	@echo "make bench    print speed ratios and GFLOP/s of the NumPy fast path against PyTorch"
 	@echo "make lint     ruff check and format check"
 	@echo "make check-wheels  ask the registry whether every pin has a wheel for Python 3.11-3.13 on Linux, macOS, Windows"
 
 # Before every target that needs .venv: build it when missing or older than the pins, else a quick
-# check that it is whole (every locked package and file present; about a second), repairing what is not.
+# check that it is whole (every locked package and file present; a second or two), repairing what is not.
 $(STAMP): pyproject.toml constraints.txt tools/setup_venv.sh tools/check_venv.py FORCE
 	@PYTHON=$(PYTHON) VENV=$(VENV) tools/setup_venv.sh
 
