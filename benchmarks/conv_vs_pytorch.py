@@ -61,7 +61,8 @@ def blas_kernel() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (threadpoolctl not installed)"
-    info = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}" for i in threadpool_info()]
+    pools = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    info = [f"{i.get('internal_api')} {i.get('version')}, kernel {i.get('architecture')}" for i in pools]
     return "; ".join(info) or "unknown"
 
 
