@@ -247,3 +247,46 @@ def test_check_wheels_decides_as_pip_would():
     assert pins["tensorflow-cpu"][1].evaluate(env["Linux x86_64"])
     assert not pins["tensorflow-cpu"][1].evaluate(env["Windows x86_64"])
     assert pins["pywinpty"][1].evaluate(env["Windows x86_64"]) and not pins["pywinpty"][1].evaluate(env["macOS arm64"])
+
+
+def _check_wheels_module():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import check_wheels
+    finally:
+        sys.path.pop(0)
+    return check_wheels
+
+
+def test_check_wheels_prints_one_line_per_missing_wheel(monkeypatch, capsys):
+    """A registry (faked here) where numpy has a Linux wheel only: six lines, status 1."""
+    cw = _check_wheels_module()
+    pins = {name: version for name, version, _ in cw.pins()}
+
+    def fake_files(index, name, attempts=3, timeout=20):
+        if name == "numpy":
+            return [(f"numpy-{pins['numpy']}-cp311-abi3-manylinux_2_28_x86_64.whl", ">=3.11")]
+        return [(f"{name.replace('-', '_')}-{pins[name]}-py3-none-any.whl", None)]
+
+    monkeypatch.setattr(cw, "files", fake_files)
+    monkeypatch.setenv("TORCH_INDEX_URL", "")
+    monkeypatch.setattr(sys, "argv", ["check_wheels.py"])
+    assert cw.main() == 1
+    out = capsys.readouterr().out.splitlines()
+    missing = [line for line in out if line.startswith("check-wheels: ")]
+    assert missing == [
+        f"check-wheels: no wheel of numpy=={pins['numpy']} for Python {py} on {platform}"
+        for platform in ("macOS arm64", "Windows x86_64")
+        for py in ("3.11", "3.12", "3.13")
+    ]
+
+
+def test_check_wheels_says_in_one_line_that_the_registry_is_unreachable():
+    env = {**os.environ, "PIP_INDEX_URL": f"{CLOSED}/simple", "TORCH_INDEX_URL": ""}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "check_wheels.py")], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 3
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("check-wheels: the package registry could not be reached (")
+    assert lines[0].endswith("); nothing was checked.")

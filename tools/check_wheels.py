@@ -255,13 +255,20 @@ def main() -> int:
     torch_index = os.environ.get("TORCH_INDEX_URL", CPU_INDEX).rstrip("/")
     pinned = pins()
     names = sorted({name for name, _, _ in pinned})
+    listings = {}
+    try:
+        listings[names[0]] = files(index, names[0])  # one probe first: an unreachable registry is told at once
+    except Unreachable as exc:
+        print(f"check-wheels: the package registry could not be reached ({exc}); nothing was checked.")
+        return 3
     with ThreadPoolExecutor(max_workers=6) as pool:
         torch_job = pool.submit(files, torch_index, "torch", 1, 5) if torch_index else None
-        jobs = {name: pool.submit(files, index, name) for name in names}
+        jobs = {name: pool.submit(files, index, name) for name in names[1:]}
         try:
-            listings = {name: job.result() for name, job in jobs.items()}
+            listings.update({name: job.result() for name, job in jobs.items()})
         except Unreachable as exc:
-            print(f"check-wheels: the package registry could not be reached ({exc}); nothing was checked.")
+            pool.shutdown(wait=False, cancel_futures=True)
+            print(f"check-wheels: the package registry stopped answering ({exc}); the check is incomplete.")
             return 3
         try:
             torch_cpu = torch_job.result() if torch_job else None
