@@ -1,7 +1,8 @@
 # The course in two commands: `make lab` (set up, then open JupyterLab) and `make test`
 # (set up, then run every test, nbval included). Everything else is optional.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Empty: set-up takes the first of python3.11, python3.12, python3.13, python3 that is supported.
+PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,22 +10,33 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_WORKERS ?= 2
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: help setup lab test test-fast nbval refresh anim bench lint format lock clean
+.PHONY: help setup check-wheels lab test test-fast nbval refresh anim bench lint format lock clean
 
 help:
+	@echo "make setup    create .venv, or check it and repair what is broken (imports the course's stack)"
 	@echo "make lab      set up .venv, then open the course in JupyterLab (127.0.0.1, with a token)"
 	@echo "make test     set up .venv, then run every test: course_utils, hygiene, nbval (strict)"
 	@echo "make refresh  re-execute every notebook top to bottom and store its outputs (atomic)"
 	@echo "make anim     regenerate the GIFs in anim/ (deterministic, atomic)"
-	@echo "make bench    print measured speed ratios against PyTorch"
+	@echo "make bench    print speed ratios and GFLOP/s of the NumPy fast path against PyTorch"
 	@echo "make lint     ruff check and format check"
 	@echo "make site     build the offline site in site/: chapter pages, slides, student copies (needs Node.js)"
+	@echo "make check-wheels  ask the registry whether every pin has a wheel for Python 3.11-3.13 on Linux, macOS, Windows"
 
-# .venv is (re)built when missing or older than the pins.
-$(STAMP): pyproject.toml constraints.txt tools/setup_venv.sh
+# Before every target that needs .venv: build it when missing or older than the pins, else a quick
+# check that it is whole (every locked package and file present; a second or two), repairing what is not.
+$(STAMP): pyproject.toml constraints.txt tools/setup_venv.sh tools/check_venv.py FORCE
 	@PYTHON=$(PYTHON) VENV=$(VENV) tools/setup_venv.sh
 
-setup: $(STAMP)
+# The same, and the course's stack must import (numpy, torch, tensorflow, jupyterlab, course_utils...).
+setup:
+	@PYTHON=$(PYTHON) VENV=$(VENV) tools/setup_venv.sh --imports
+
+FORCE:
+
+# Metadata only, nothing installed: a table of pins x (Python 3.11-3.13) x (Linux, macOS, Windows).
+check-wheels: $(STAMP)
+	$(PY) tools/check_wheels.py
 
 # JupyterLab refuses to start as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -61,7 +73,8 @@ format: $(STAMP)
 
 # Re-lock every transitive dependency after changing a pin in pyproject.toml.
 lock: $(STAMP)
-	$(PY) -m pip freeze --exclude-editable | sed -E 's/\+cpu$$//' | grep -v '^course-utils' > constraints.txt
+	{ $(PY) -m pip freeze --exclude-editable | sed -E 's/\+cpu$$//' | grep -v '^course-utils'; \
+	  sed -n '/^# Not installed here/,$$p' constraints.txt; } > constraints.tmp && mv constraints.tmp constraints.txt
 
 # The static site (pages, reveal.js slides, student copies) from the stored notebooks, nothing re-executed;
 # every script it loads is local, installed by `npm ci` from package-lock.json when node_modules is stale

@@ -44,7 +44,24 @@ def test_constraints_lock_the_direct_pins():
         assert locked.get(name) == version, f"{name}: pyproject {version}, constraints {locked.get(name)}"
 
 
-def test_python_version_is_311_everywhere():
+def test_supported_pythons_agree_everywhere():
+    """3.11 (from 3.11.5), 3.12 and 3.13: pyproject, set-up, the wheel check and the README say the same."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["requires-python"] == ">=3.11,<3.12"
-    assert "PYTHON ?= python3.11" in (ROOT / "Makefile").read_text()
+    assert project["requires-python"] == ">=3.11.5,<3.14"
+    setup = (ROOT / "tools" / "setup_venv.sh").read_text()
+    assert 'SUPPORTED="3.11 3.12 3.13"' in setup and "MIN_PATCH_311=5" in setup
+    assert 'PYTHONS = ("3.11.5", "3.12.0", "3.13.0")' in (ROOT / "tools" / "check_wheels.py").read_text()
+    assert re.search(r"^PYTHON \?=\s*$", (ROOT / "Makefile").read_text(), re.M), (
+        "the Makefile leaves the choice to set-up"
+    )
+    readme = (ROOT / "README.md").read_text()
+    assert "Python 3.11 (3.11.5 or newer), 3.12 or 3.13" in readme
+
+
+def test_binder_and_set_up_take_the_same_cpu_build_of_torch():
+    index = "https://download.pytorch.org/whl/cpu"
+    env_lines = [line.strip() for line in (ROOT / "environment.yml").read_text().splitlines()]
+    assert f"- --extra-index-url {index}" in env_lines
+    assert f"CPU_INDEX={index}" in (ROOT / "tools" / "setup_venv.sh").read_text()
+    assert f'CPU_INDEX = "{index}"' in (ROOT / "tools" / "check_wheels.py").read_text()
+    assert "TORCH_INDEX_URL" in (ROOT / "README.md").read_text()
