@@ -57,7 +57,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MODEL_ID = re.compile(r"[0-9a-f]{32}")
-NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+NUMBER = re.compile(r"[ \t]*[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?[ \t]*")  # with the padding that aligns it
 ID_NAMESPACE = uuid.UUID("5b0c3c9e-6d0e-4c55-9d8e-0a7f1c2b3d4e")  # any fixed value: ids stay stable
 
 
@@ -107,6 +107,7 @@ class _Execution(threading.Thread):
         self.nb, self.cwd, self.timeout = nb, cwd, timeout
         self.km: AsyncKernelManager | None = None
         self.error: BaseException | None = None
+        self.finished = threading.Event()
         self._lock = threading.Lock()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,6 +120,8 @@ class _Execution(threading.Thread):
             pass
         except BaseException as error:  # handed to the main thread, which reports it in one place
             self.error = error
+        finally:
+            self.finished.set()
 
     async def _execute(self) -> None:
         from nbclient import NotebookClient
@@ -157,8 +160,7 @@ class _Execution(threading.Thread):
             if self._loop is not None and self._task is not None:
                 with contextlib.suppress(RuntimeError):  # the loop may have just closed
                     self._loop.call_soon_threadsafe(self._task.cancel)
-        self.join(grace)
-        if self.is_alive():
+        if not self.finished.wait(grace):
             provisioner = getattr(self.km, "provisioner", None)
             pgid = getattr(provisioner, "pgid", None)
             with contextlib.suppress(OSError, TypeError):
@@ -176,8 +178,9 @@ def execute(path: Path, timeout: int = 600) -> NotebookNode:
     run = _Execution(nb, path.parent.resolve(), timeout)
     try:
         run.start()
-        while run.is_alive():
-            run.join(0.2)
+        # Not Thread.join: a signal that interrupts join() can leave the thread marked as stopped.
+        while not run.finished.is_set():
+            time.sleep(0.05)
     except Stopped:
         run.stop()
         raise
@@ -302,17 +305,17 @@ def _ignores_output(cell: NotebookNode) -> bool:
 
 
 def _masked(outputs: list) -> str:
-    """Outputs as JSON with every number in their text replaced by '#'."""
+    """Outputs as JSON with every number in their text (and its column padding) replaced by ' # '."""
     plain = []
     for output in outputs:
         output = copy.deepcopy(dict(output))
         output.pop("execution_count", None)
         if "text" in output:
-            output["text"] = NUMBER.sub("#", "".join(output["text"]))
+            output["text"] = NUMBER.sub(" # ", "".join(output["text"]))
         data = output.get("data", {})
         for key in ("text/plain", "text/html", "text/markdown"):
             if key in data:
-                data[key] = NUMBER.sub("#", "".join(data[key]))
+                data[key] = NUMBER.sub(" # ", "".join(data[key]))
         plain.append(output)
     return json.dumps(plain, sort_keys=True)
 
