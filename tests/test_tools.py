@@ -189,6 +189,78 @@ def test_refresh_stores_what_jupyterlab_writes_back(tmp_path):
     assert not re.search(r"[:\[,] ?-?\d+\.0[,\]}\s]", widget_state), "integral floats are written as integers"
 
 
+CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
+
+
+def _browser_missing():
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (install the system package 'chromium' to run the browser tests)"
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (it is in the dev extra)"
+    return None
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+def test_jupyterlab_opens_a_refreshed_notebook_unmodified(tmp_path):
+    """The real check behind the metadata test: JupyterLab opens the notebook, starts its kernel,
+    shows no "modified" dot, and saving it writes the very same bytes."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "lab" / "opened.ipynb"
+    path.parent.mkdir()
+    _widgets_notebook(path)
+    assert _refresh(path).returncode == 0
+    stored = path.read_bytes()
+    port, home = _free_port(), tmp_path / "jupyter"
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=",
+         "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--allow-root",
+         f"--ServerApp.root_dir={path.parent}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
+                time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/{path.name}?reset")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            page.wait_for_timeout(2000)  # JupyterLab writes the kernel's info into the model once it is idle
+            dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+            page.keyboard.press("Control+s")
+            page.wait_for_timeout(3000)
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    assert dirty == 0, "JupyterLab marked the untouched notebook modified"
+    assert path.read_bytes() == stored, "JupyterLab's save changed the notebook"
+
+
 def _alive(pid):
     try:
         status = Path(f"/proc/{pid}/status").read_text()
