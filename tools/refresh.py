@@ -17,7 +17,7 @@ Two refreshes in a row store the same bytes:
 
 What a reader without a kernel sees: the stored widget state is kept in the notebook metadata (the
 static HTML page renders widgets from it), and each progress bar's text/plain fallback is rewritten
-from the bar's final state ("local: 100%|##########| 200/200, loss=0.0362" rather than "0%").
+from the bar's final state ("local: 100%|██████████| 200/200, loss=0.0362", not "0%| | 0/200").
 
 What JupyterLab writes back on opening is stored already (the kernel's ``language_info`` with its
 version, the kernelspec), so opening an untouched chapter does not mark it modified.
