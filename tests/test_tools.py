@@ -398,6 +398,13 @@ def test_measurements_are_kept_only_where_numbers_alone_changed():
     assert (
         refresh_tool.keep_measurements(reworded, stored) == 0 and reworded.cells[0].outputs[0].text == "fast: 0.21 ms\n"
     )
+    plotted, replotted = notebook("fast 0.14 ms\n"), notebook("fast 0.21 ms\n")
+    plotted.cells[0].outputs.append(new_output("display_data", data={"image/png": "iVBORw0KGgoAAAA"}))
+    replotted.cells[0].outputs.append(new_output("display_data", data={"image/png": "iVBORw0KGgoBBBB"}))
+    assert (
+        refresh_tool.keep_measurements(replotted, plotted) == 1
+        and replotted.cells[0].outputs == plotted.cells[0].outputs
+    )
     checked = notebook("fast 0.21 ms\n", tags=())  # nbval compares this cell: its output is a fact, never kept
     assert refresh_tool.keep_measurements(checked, notebook("fast 0.14 ms\n", tags=())) == 0
 

@@ -13,7 +13,8 @@ Two refreshes in a row store the same bytes:
   integers, as JupyterLab writes them back;
 - adjacent stream outputs of one name are merged (the kernel splits a printout at random);
 - a cell tagged ``nbval-ignore-output`` whose new output differs from the stored one only in its
-  numbers (a timing table) keeps the stored output; ``--remeasure`` stores the new measurement.
+  numbers and pictures (a timing table, a plot of timings) keeps the stored output; ``--remeasure``
+  stores the new measurement (do that after changing what such a cell measures).
 
 What a reader without a kernel sees: the stored widget state is kept in the notebook metadata (the
 static HTML page renders widgets from it), and each progress bar's text/plain fallback is rewritten
@@ -305,7 +306,8 @@ def _ignores_output(cell: NotebookNode) -> bool:
 
 
 def _masked(outputs: list) -> str:
-    """Outputs as JSON with every number in their text (and its column padding) replaced by ' # '."""
+    """Outputs as JSON with every number in their text (and its column padding) replaced by ' # '
+    and every picture by a placeholder."""
     plain = []
     for output in outputs:
         output = copy.deepcopy(dict(output))
@@ -316,6 +318,9 @@ def _masked(outputs: list) -> str:
         for key in ("text/plain", "text/html", "text/markdown"):
             if key in data:
                 data[key] = NUMBER.sub(" # ", "".join(data[key]))
+        for key in ("image/png", "image/jpeg"):  # a plot of this run's timings
+            if key in data:
+                data[key] = "<picture>"
         plain.append(output)
     return json.dumps(plain, sort_keys=True)
 
