@@ -101,7 +101,8 @@ def train(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, desc=desc, leave=True)
+        # Steps and loss, no clock: the bar's stored state (its last frame) is the same on every run.
+        bar = tqdm(total=steps, desc=desc, leave=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}")
     for _ in range(steps):
         inputs, targets = make_batch()
         optimiser.zero_grad()

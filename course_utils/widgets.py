@@ -10,8 +10,10 @@ weights run the PyTorch probe. Bad entries show a message in the widget, never a
 
 from __future__ import annotations
 
+import base64
 import html
 import io
+import re
 from typing import Any
 
 import ipywidgets as widgets
@@ -122,6 +124,26 @@ class ReceptiveFieldExplorer(widgets.VBox):
         self.image.value = buffer.getvalue()
         self.summary.value = self._summary_html(report.size > size, report.hdc)
         self.message.value = ""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The live widget, plus its last map (PNG) and numbers (text) for readers without a kernel."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and self.grid is not None:
+            bundle["text/plain"] = self.summary_text()
+            bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
+        return bundle
+
+    def summary_text(self) -> str:
+        """The explorer's settings and its summary table as plain text, one row a line."""
+        text = re.sub(r"</t[dh]>\s*<t[dh][^>]*>", ": ", self.summary.value)
+        text = re.sub(r"</tr>|</p>|<br\s*/?>", "\n", text)
+        text = html.unescape(re.sub(r"</?[a-zA-Z][^>]*>", "", text))
+        rates = ", ".join(str(rate) for rate in self.numbers.get("rates", ()))
+        settings = (
+            f"Receptive-field explorer: dilation rates {rates}; kernel {self.kernel_size.value}; "
+            f"image {self.size.value} x {self.size.value}; {self.weights.value} weights"
+        )
+        return "\n".join([settings, *(line.strip() for line in text.splitlines() if line.strip())])
 
     @staticmethod
     def _window(grid: np.ndarray, rf_size: int) -> np.ndarray:
