@@ -428,11 +428,16 @@ def probe_receptive_field_2d(module: nn.Module, channels: int, size: int, *, see
     at identity initialisation reaches only the centre: probe a randomly initialised copy.
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        raise TypeError(f"module must be a torch.nn.Module, got {module!r} ({type(module).__name__})")
     channels, size = check_int("channels", channels), check_int("size", size)
     generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
     x = torch.randn(1, channels, size, size, dtype=torch.float64, generator=generator, requires_grad=True)
-    output = module.double()(x)
+    try:
+        output = module.double()(x)
+    except (RuntimeError, ValueError) as exc:  # the module's own complaint, said in this function's terms
+        raise ValueError(
+            f"module cannot run on an input (1, channels={channels}, size={size}, size={size}): {exc}"
+        ) from exc
     output[..., output.shape[-2] // 2, output.shape[-1] // 2].sum().backward()
     rows, cols = torch.nonzero(x.grad.abs().sum(dim=(0, 1)), as_tuple=True)
     if len(rows) == 0:
