@@ -222,15 +222,24 @@ def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
     Feeds a random float64 input ``(1, channels, length)``, back-propagates from the last time step
     and returns how many steps back the earliest input with a non-zero gradient lies (inclusive).
     ``length`` must exceed the receptive field, or the answer is cut at ``length``.
+
+    Returns 0 when no input reaches the last output on this draw: a ReLU network whose last ReLU
+    is off there (its gradient is exactly zero), or an output that does not depend on the input at
+    all. The probe is random; take the largest of several draws to measure a ReLU network's field.
     """
     check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
-    output[..., -1].sum().backward()
+    last = output[..., -1].sum()
+    if not last.requires_grad:  # no path from the input at all: nothing to back-propagate
+        return 0
+    last.backward()
+    if x.grad is None:
+        return 0
     reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
-    return length - int(reached.min())
+    return length - int(reached.min()) if len(reached) else 0
 
 
 class Causality(NamedTuple):

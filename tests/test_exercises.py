@@ -385,7 +385,11 @@ def _checker(name):
 
 
 # The function name a verdict shows, where the exercise's function is not called like its checker.
-CALLED = {"aspp_rates": "choose_aspp_rates", "hole_free_schedule": "design_schedule", "causal_conv": "causal_dilated_conv"}
+CALLED = {
+    "aspp_rates": "choose_aspp_rates",
+    "hole_free_schedule": "design_schedule",
+    "causal_conv": "causal_dilated_conv",
+}
 # Checkers whose NOT YET line may be followed by indented lines that explain a known mistake.
 EXPLAINS = {"find_the_bug_conv1d"}
 
