@@ -726,7 +726,7 @@ def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, 
 
     expected = _causal_conv_reference(x, weight, bias, dilation)
     if not isinstance(got, torch.Tensor):
-        return f"it is a {type(got).__name__}, not a torch tensor"
+        return f"its type is {type(got).__name__}, not torch.Tensor"
     if got.shape != expected.shape:
         return f"a causal layer of a WaveNet returns as many samples as it receives, {tuple(expected.shape)}"
     if not got.is_floating_point():
