@@ -160,7 +160,7 @@ def measure_cost(model: nn.Module, input_shape: Sequence[int]) -> Cost:
     tensors training keeps for the backward pass), in the model's dtype.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
     if isinstance(input_shape, str) or not isinstance(input_shape, Sequence) or not input_shape:
         raise TypeError(f"input_shape must be a sequence of positive integers, got {input_shape!r}")
     shape = tuple(check_int(f"input_shape[{i}]", s) for i, s in enumerate(input_shape))
@@ -180,9 +180,13 @@ def measure_cost(model: nn.Module, input_shape: Sequence[int]) -> Cost:
         dtype = next(model.parameters()).dtype
         was_training = model.training
         model.eval()
-        with torch.no_grad():
-            output = model(torch.zeros(shape, dtype=dtype))
-        model.train(was_training)
+        try:
+            with torch.no_grad():
+                output = model(torch.zeros(shape, dtype=dtype))
+        except RuntimeError as exc:  # a shape the model cannot take: say which argument, not torch's internals
+            raise ValueError(f"model cannot run on zeros of input_shape={shape!r}: {exc}") from exc
+        finally:
+            model.train(was_training)
     finally:
         for handle in handles:
             handle.remove()

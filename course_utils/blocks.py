@@ -222,15 +222,24 @@ def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
     Feeds a random float64 input ``(1, channels, length)``, back-propagates from the last time step
     and returns how many steps back the earliest input with a non-zero gradient lies (inclusive).
     ``length`` must exceed the receptive field, or the answer is cut at ``length``.
+
+    Returns 0 when no input reaches the last output on this draw: a ReLU network whose last ReLU
+    is off there (its gradient is exactly zero), or an output that does not depend on the input at
+    all. The probe is random; take the largest of several draws to measure a ReLU network's field.
     """
     check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
-    output[..., -1].sum().backward()
+    last = output[..., -1].sum()
+    if not last.requires_grad:  # no path from the input at all: nothing to back-propagate
+        return 0
+    last.backward()
+    if x.grad is None:
+        return 0
     reached = torch.nonzero(x.grad.abs().sum(dim=1)[0]).flatten()
-    return length - int(reached.min())
+    return length - int(reached.min()) if len(reached) else 0
 
 
 class Causality(NamedTuple):
@@ -428,11 +437,16 @@ def probe_receptive_field_2d(module: nn.Module, channels: int, size: int, *, see
     at identity initialisation reaches only the centre: probe a randomly initialised copy.
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        raise TypeError(f"module must be a torch.nn.Module, got {module!r} ({type(module).__name__})")
     channels, size = check_int("channels", channels), check_int("size", size)
     generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
     x = torch.randn(1, channels, size, size, dtype=torch.float64, generator=generator, requires_grad=True)
-    output = module.double()(x)
+    try:
+        output = module.double()(x)
+    except (RuntimeError, ValueError) as exc:  # the module's own complaint, said in this function's terms
+        raise ValueError(
+            f"module cannot run on an input (1, channels={channels}, size={size}, size={size}): {exc}"
+        ) from exc
     output[..., output.shape[-2] // 2, output.shape[-1] // 2].sum().backward()
     rows, cols = torch.nonzero(x.grad.abs().sum(dim=(0, 1)), as_tuple=True)
     if len(rows) == 0:

@@ -457,7 +457,9 @@ def batch_to_space(y: Any, block: int) -> np.ndarray:
     if y.ndim != 4:
         raise ValueError(f"y must be (block**2 * N, C, h, w), got shape {y.shape}")
     if y.shape[0] % (block * block):
-        raise ValueError(f"y's batch size must be a multiple of block**2={block * block}, got {y.shape[0]}")
+        raise ValueError(
+            f"y's batch size must be a multiple of block**2 = {block * block} (block={block}), got {y.shape[0]}"
+        )
     n = y.shape[0] // (block * block)
     _, c, h, w = y.shape
     grids = y.reshape(block, block, n, c, h, w).transpose(2, 3, 4, 0, 5, 1)
@@ -487,9 +489,12 @@ def polyphase_conv2d(x: Any, w: Any, b: Any = None, *, padding: int | tuple | st
     pads = resolve_padding(padding, kernel, (1, 1), (d, d))
     xp = np.pad(x, ((0, 0), (0, 0), *pads))
     out_h, out_w = (xp.shape[2 + i] - (kernel[i] - 1) * d for i in range(2))
+    if x.size == 0 or w.size == 0:
+        raise ValueError(f"x and w must not be empty, got shapes x {x.shape} and w {w.shape}")
     if out_h < 1 or out_w < 1:
         raise ValueError(
-            f"the dilated kernel (span {(kernel[0] - 1) * d + 1}) does not fit the padded input {xp.shape[2:]}"
+            f"x, padded to {xp.shape[2:]}, is smaller than the dilated kernel (span "
+            f"{(kernel[0] - 1) * d + 1} x {(kernel[1] - 1) * d + 1} at dilation={d})"
         )
     extra = [(-size) % d for size in xp.shape[2:]]
     xp = np.pad(xp, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_dilations, check_int
+from ._checks import check_array, check_dilations, check_int, check_str
 
 __all__ = [
     "KINDS",
@@ -47,13 +47,8 @@ FIXES = ("dilated", "drn", "smoothed", "decreasing")
 
 
 def _real_array(name: str, value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from exc
-    return array
+    """Finite real numbers (an array, a nested list or a tensor), not empty, as float64."""
+    return check_array(name, value, finite=True).astype(np.float64)
 
 
 def grid_energy(maps: Any, period: int) -> float:
@@ -113,9 +108,12 @@ def plot_spectra(spectra: Sequence[np.ndarray], titles: Sequence[str], suptitle:
     import matplotlib.pyplot as plt
 
     if isinstance(spectra, str) or not isinstance(spectra, Sequence):
-        raise TypeError(f"spectra must be a sequence of 2D arrays, got {type(spectra).__name__}")
+        raise TypeError(f"spectra must be a sequence of 2D arrays, got {spectra!r} ({type(spectra).__name__})")
     if isinstance(titles, str) or not isinstance(titles, Sequence):
-        raise TypeError(f"titles must be a sequence of strings, got {type(titles).__name__}")
+        raise TypeError(f"titles must be a sequence of strings, got {titles!r} ({type(titles).__name__})")
+    for i, title in enumerate(titles):
+        check_str(f"titles[{i}]", title)
+    check_str("suptitle", suptitle)
     if len(spectra) != len(titles) or not spectra:
         raise ValueError(
             f"spectra and titles must be non-empty and of equal length, got {len(spectra)} and {len(titles)}"
@@ -202,15 +200,24 @@ def centre_gradient(model: nn.Module, images: torch.Tensor) -> np.ndarray:
     gridding model shows the sub-grid pattern of its dilated layers here.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ValueError(f"images must be a tensor (N, C, H, W), got {type(images).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch tensor (N, C, H, W), got {type(images).__name__}")
+    if images.ndim != 4 or images.numel() == 0 or not images.is_floating_point():
+        raise ValueError(
+            f"images must be a non-empty floating-point tensor (N, C, H, W), got shape {tuple(images.shape)} "
+            f"and dtype {images.dtype}"
+        )
     x = images.clone().requires_grad_(True)
     was_training = model.training
     model.eval()
-    output = model(x)
+    try:
+        output = model(x)
+    except RuntimeError as exc:  # channels or dtype the model does not take
+        raise ValueError(f"model cannot run on images of shape {tuple(images.shape)}, {images.dtype}: {exc}") from exc
+    finally:
+        model.train(was_training)
     output[:, :, output.shape[-2] // 2, output.shape[-1] // 2].sum().backward()
-    model.train(was_training)
     return x.grad.abs().mean(dim=(0, 1)).numpy()
 
 

@@ -95,7 +95,8 @@ def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         if value.ndim > 1 or value.size > 12:
             return f"array(shape={value.shape})"
-        return np.array2string(value, separator=", ")
+        # setup()'s print options, fixed here so a verdict reads the same with or without setup()
+        return np.array2string(value, separator=", ", precision=4, suppress_small=True, max_line_width=10**6)
     return _one_line(repr(value))
 
 
@@ -213,6 +214,8 @@ def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
     """Does the learner's answer equal the reference's, and is it of a kind that can be that answer?"""
     if isinstance(expected, np.ndarray):
         return _same_array(got, expected, atol)
+    if isinstance(expected, _Verdict):  # a design exercise: judged by its rules, see chapter 7 below
+        return _same_verdict(got, expected)
     if got is None:
         return False, f"returned None, expected {expected!r}"
     if isinstance(expected, bool | np.bool_):
@@ -557,10 +560,15 @@ from ._checks import check_int  # noqa: E402 -- appended section; the module hea
 
 
 class _Verdict:
-    """An answer and the first rule it breaks ("" when it meets them all)."""
+    """An answer and the first rule it breaks ("" when it meets them all).
 
-    def __init__(self, answer: Any, problem: str = ""):
-        self.answer, self.problem = answer, problem
+    ``described`` replaces the answer's repr in the verdict line: the reference describes what a
+    right answer looks like, and a tensor is shown by its shape. A learner's answer is otherwise
+    shown as ``_short`` shows it, so a returned string keeps its quotes.
+    """
+
+    def __init__(self, answer: Any, problem: str = "", *, described: str | None = None):
+        self.answer, self.problem, self.described = answer, problem, described
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Verdict) and not self.problem and not other.problem
@@ -568,8 +576,16 @@ class _Verdict:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        answer = self.answer if isinstance(self.answer, str) else repr(self.answer)
+        answer = self.described if self.described is not None else _short(self.answer)
         return f"{answer}, but {self.problem}" if self.problem else answer
+
+
+def _same_verdict(got: Any, expected: _Verdict) -> tuple[bool, str]:
+    if isinstance(got, _Verdict) and got == expected:
+        return True, ""
+    if isinstance(got, _Verdict) and got.answer is None and got.described is None:
+        return False, f"returned None, expected {expected!r}"
+    return False, f"returned {got!r}, expected {expected!r}"
 
 
 ASPP_MIN_TAPS = 3.0  # a branch must keep on average at least 3 of its 9 taps on the map
@@ -625,13 +641,16 @@ def _aspp_reference(image_size: int, output_stride: int) -> _Verdict:
         middle = int(r3 / ASPP_MIN_RATIO)
         rates = (int(middle / ASPP_MIN_RATIO), middle, r3)
         if not _aspp_rate_problem(rates, image_size, output_stride):
-            return _Verdict(f"rates that meet all the rules, for example {rates}")
+            return _Verdict(rates, described=f"rates that meet all the rules, for example {rates}")
     raise ValueError(f"no three rates suit image_size={image_size}, output_stride={output_stride}")
 
 
 def check_aspp_rates(learner: Callable[[int, int], Any]) -> None:
     """Exercise: choose three ASPP rates for an image size and output stride (rules in ``_aspp_rate_problem``)."""
     cases = [((s, os), {}) for s, os in [(513, 16), (513, 8), (321, 16), (321, 8), (769, 16), (257, 8), (1025, 32)]]
+    if not callable(learner):  # the NOT YET verdict for a non-function, not a TypeError from judged
+        check_cases("choose_aspp_rates", learner, _aspp_reference, cases)
+        return
 
     def judged(image_size: int, output_stride: int) -> _Verdict:
         rates = learner(image_size, output_stride)
@@ -674,12 +693,17 @@ SCHEDULE_BRIEFS = [(21, 1.0, 4), (33, 0.9, 4), (41, 0.9, 6), (45, 0.25, 6), (55,
 
 
 def _schedule_reference(min_field: int, min_ratio: float, max_rate: int) -> _Verdict:
-    return _Verdict(f"5 rates in 1..{max_rate} without holes, R >= {min_field} and centre/max >= {min_ratio}")
+    return _Verdict(
+        None, described=f"5 rates in 1..{max_rate} without holes, R >= {min_field} and centre/max >= {min_ratio}"
+    )
 
 
 def check_hole_free_schedule(learner: Callable[[int, float, int], Any]) -> None:
     """Exercise: 5 rates, no holes, ``R >= min_field``, centre/max ``>= min_ratio``, rates ``<= max_rate``."""
     cases = [(brief, {}) for brief in SCHEDULE_BRIEFS]
+    if not callable(learner):
+        check_cases("design_schedule", learner, _schedule_reference, cases)
+        return
 
     def judged(min_field: int, min_ratio: float, max_rate: int) -> _Verdict:
         rates = learner(min_field, min_ratio, max_rate)
@@ -702,10 +726,15 @@ def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, 
 
     expected = _causal_conv_reference(x, weight, bias, dilation)
     if not isinstance(got, torch.Tensor):
-        return f"it returned {type(got).__name__}, expected a tensor"
+        return f"its type is {type(got).__name__}, not torch.Tensor"
     if got.shape != expected.shape:
         return f"a causal layer of a WaveNet returns as many samples as it receives, {tuple(expected.shape)}"
-    if torch.allclose(got, expected, atol=1e-8, rtol=0):
+    if not got.is_floating_point():
+        return f"its dtype is {got.dtype}, expected floating-point numbers"
+    atol = 1e-8  # a float32 (or half) answer is held to its own precision, relative to the largest output
+    if torch.finfo(got.dtype).eps > torch.finfo(torch.float64).eps:
+        atol = 16 * torch.finfo(got.dtype).eps * max(1.0, float(expected.abs().max()))
+    if torch.allclose(got.detach().to(expected.dtype), expected, atol=atol, rtol=0):
         return ""
     leaks = future_leaks(lambda z: learner(z, weight, bias, dilation), x.shape[1], x.shape[-1])
     if leaks.future:
@@ -732,14 +761,19 @@ def check_causal_conv(learner: Callable[..., Any]) -> None:
         b = torch.randn(out, dtype=torch.float64, generator=generator)
         cases.append(((x.numpy(), w.numpy(), b.numpy(), d), {}))
 
+    def reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> _Verdict:
+        return _Verdict(None, described="the causal convolution of the same length")
+
+    if not callable(learner):
+        check_cases("causal_dilated_conv", learner, reference, cases)
+        return
+
     def judged(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> _Verdict:
         x, weight, bias = (torch.from_numpy(a) for a in (x, weight, bias))  # arrays print short in the verdict
         got = learner(x, weight, bias, dilation)
         problem = _causal_problem(learner, got, x, weight, bias, dilation)
-        return _Verdict(f"an output of shape {tuple(got.shape)}" if hasattr(got, "shape") else got, problem)
-
-    def reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> _Verdict:
-        return _Verdict("the causal convolution of the same length")
+        shape = f"an output of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else None
+        return _Verdict(got, problem, described=shape)
 
     check_cases("causal_dilated_conv", judged, reference, cases)
 

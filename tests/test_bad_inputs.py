@@ -97,6 +97,18 @@ def _wavenet():
     return WaveNet(2, 2)
 
 
+def _context_module():
+    from course_utils.blocks import ContextModule
+
+    return ContextModule(2, identity_init=False)
+
+
+def _gridding_net():
+    from course_utils.degridding import gridding_net
+
+    return gridding_net("dense", 2)
+
+
 def _labels():
     return torch.zeros(2, 4, 4, dtype=torch.long)
 
@@ -115,6 +127,8 @@ RECORDS = {
     "receptive_field.GriddingReport": "the result of describe",
     "receptive_field.LayerRF": "a row of a ReceptiveField",
     "receptive_field.ReceptiveField": "the result of receptive_field",
+    "backbones.Cost": "the result of measure_cost",
+    "receptive_field.HDCVerdict": "the result of hdc",
 }
 
 TABLE: dict[str, Entry | str] = {
@@ -150,6 +164,24 @@ TABLE: dict[str, Entry | str] = {
         duration_ms=(D, (*POSITIVE_INT, 5)),
     ),
     "anim.write_all": E(directory=(TMP / "anim", (None, 3, "")), _run=False),
+    # backbones
+    "backbones.ResidualUnit": E(
+        in_channels=(4, POSITIVE_INT),
+        out_channels=(8, POSITIVE_INT),
+        stride=(D, POSITIVE_INT),
+        dilation=(D, POSITIVE_INT),
+        first_dilation=(D, (0, -1, 1.5, NAN, "3", True)),  # None is valid: the same as dilation
+    ),
+    "backbones.TinyResNet": E(
+        width=(2, POSITIVE_INT),
+        output_stride=(D, (*POSITIVE_INT, 2, 12, 64)),
+        multi_grid=(D, RATES),
+        in_channels=(D, POSITIVE_INT),
+    ),
+    "backbones.measure_cost": E(
+        model=(torch.nn.Conv2d(1, 2, 3), (None, "m", lambda x: x)),
+        input_shape=((1, 1, 8, 8), ((), "abc", None, 3, (1, 0, 8, 8), (1, 1.5), [1, NAN], {1, 8}, (1, 2, 8, 8))),
+    ),
     # blocks
     "blocks.BatchNorm2d": E(
         num_features=(3, POSITIVE_INT),
@@ -183,6 +215,32 @@ TABLE: dict[str, Entry | str] = {
         module=(_wavenet(), CALLABLE), channels=(2, POSITIVE_INT), length=(12, POSITIVE_INT)
     ),
     "blocks.future_leaks": E(module=(_wavenet(), CALLABLE), channels=(2, POSITIVE_INT), length=(6, POSITIVE_INT)),
+    "blocks.SeparableAtrousConv2d": E(
+        in_channels=(2, POSITIVE_INT),
+        out_channels=(3, POSITIVE_INT),
+        kernel_size=(D, ODD_KERNEL),
+        dilation=(D, POSITIVE_INT),
+    ),
+    "blocks.ContextModule": E(channels=(2, POSITIVE_INT), rates=(D, RATES), identity_init=(D, BOOL)),
+    "blocks.TemporalBlock": E(
+        in_channels=(2, POSITIVE_INT),
+        out_channels=(3, POSITIVE_INT),
+        kernel_size=(2, POSITIVE_INT),
+        dilation=(2, POSITIVE_INT),
+        dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
+    ),
+    "blocks.TCN": E(
+        in_channels=(2, POSITIVE_INT),
+        channels=((4, 4), RATES),
+        kernel_size=(D, POSITIVE_INT),
+        dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
+    ),
+    "blocks.probe_receptive_field_2d": E(
+        module=(_context_module(), (*CALLABLE, lambda x: x)),
+        channels=(2, (*POSITIVE_INT, 3)),
+        size=(9, POSITIVE_INT),
+        seed=(D, NONNEG_INT),
+    ),
     # conv
     "conv.effective_kernel_size": E(kernel_size=(3, POSITIVE_INT), dilation=(2, POSITIVE_INT)),
     "conv.conv_output_size": E(
@@ -216,6 +274,65 @@ TABLE: dict[str, Entry | str] = {
         padding=(D, ("causal", -1, 1.5, None, True, (1, 2, 3))),
         dilation=(D, (*POSITIVE_INT, (1, 0))),
         method=(D, ("slow", None)),
+    ),
+    "conv.space_to_batch": E(
+        x=(np.ones((1, 1, 4, 4)), (*arrays((4, 4), (1, 1, 3, 4)), np.array([[[["a"]]]]))),
+        block=(2, (*POSITIVE_INT, 3)),
+    ),
+    "conv.batch_to_space": E(
+        y=(np.ones((4, 1, 2, 2)), (*arrays((4, 2, 2), (3, 1, 2, 2)), np.array([[[["a"]]]]))),
+        block=(2, (*POSITIVE_INT, 3)),
+    ),
+    "conv.polyphase_conv2d": E(
+        x=(X2, (*arrays((2, 8, 8), (1, 3, 8, 8), (1, 2, 0, 8)),)),
+        w=(W2, (*arrays((3, 3), (3, 3, 3, 3)),)),
+        b=(np.ones(3), ("abc", RAGGED, np.ones(4))),
+        padding=(D, ("causal", -1, 1.5, None, True, (1, 2, 3))),
+        dilation=(2, (*POSITIVE_INT, (1, 2))),
+    ),
+    # degridding
+    "degridding.grid_energy": E(
+        maps=(np.ones((4, 4)), (*arrays((4,), (3, 4), (0, 4)), np.full((4, 4), NAN))),
+        period=(2, (*POSITIVE_INT, 1)),
+    ),
+    "degridding.checkerboard_gain": E(dilations=((1, 2), RATES), period=(D, (*POSITIVE_INT, 1))),
+    "degridding.power_spectrum": E(
+        kernel=(np.ones((3, 3)), (*arrays((3,), (70, 70)), np.zeros((3, 3)), np.full((3, 3), NAN))),
+        size=(D, (*POSITIVE_INT, 2)),
+    ),
+    "degridding.plot_spectra": E(
+        spectra=([np.ones((4, 4))], (None, [], "abc", [np.ones(3)], [RAGGED], [None], {1})),
+        titles=(["a"], (None, "a", [1], ["a", "b"])),
+        suptitle=(D, TEXT),
+    ),
+    "degridding.SharedSeparableFilter": E(kernel_size=(3, ODD_KERNEL)),
+    "degridding.gridding_net": E(
+        kind=("dense", ("nope", "", None, 3)),
+        width=(2, POSITIVE_INT),
+        rate=(D, (*POSITIVE_INT, 1)),
+        classes=(D, POSITIVE_INT),
+    ),
+    "degridding.centre_gradient": E(
+        model=(_gridding_net(), (None, "m", lambda x: x)),
+        images=(
+            torch.zeros(1, 1, 8, 8),
+            (
+                None,
+                np.zeros((1, 1, 8, 8)),
+                torch.zeros(8, 8),
+                torch.zeros(1, 2, 8, 8),
+                torch.zeros(1, 1, 8, 8, dtype=torch.long),
+                torch.zeros(0, 1, 8, 8),
+            ),
+        ),
+    ),
+    "degridding.degridding_study": E(  # the smallest valid study: one run of one step of the dense net
+        kinds=(("dense",), ((), "dense", ["nope"], [3], None, {"dense"}, 3)),
+        runs=(1, POSITIVE_INT),
+        steps=(1, POSITIVE_INT),
+        size=(24, (*POSITIVE_INT, 20, 26)),
+        width=(2, POSITIVE_INT),
+        rate=(D, (*POSITIVE_INT, 1, 5)),
     ),
     # demos
     "demos.squares_batch": E(
@@ -276,6 +393,7 @@ TABLE: dict[str, Entry | str] = {
         ncols=(D, NCOLS),
         size=(D, SIZE_FLOAT),
         annotate=(D, BOOL),
+        colorbar_label=(D, TEXT),
     ),
     "plotting.plot_aspp_branches": E(
         rates=((2, 4), RATES), size=(9, POSITIVE_INT), background=(D, ("abc", np.ones(3), RAGGED))
@@ -321,6 +439,7 @@ TABLE: dict[str, Entry | str] = {
     "receptive_field.holes": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.has_gridding": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.hdc_max_distance": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
+    "receptive_field.hdc": E(dilations=((1, 2, 5), RATES), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.describe": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.report_table": E(
         schedules=({"a": (1, 2)}, (None, [], {}, {"a": [0]}, {1: (1,)}, "abc", {"a": "124"})),

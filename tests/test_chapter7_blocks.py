@@ -122,13 +122,6 @@ def test_probe_2d_measures_a_single_dilated_layer():
 # --- TCN ------------------------------------------------------------------------------------------
 
 
-def _probe(module, channels, length):
-    try:
-        return probe_receptive_field(module, channels, length)
-    except RuntimeError:  # the final ReLU is off at the last step: no input reaches it on this draw
-        return 0
-
-
 @pytest.mark.parametrize(("widths", "k"), [([8], 2), ([8, 8, 8], 2), ([8, 8, 8, 8], 3), ([8, 12], 4)])
 def test_tcn_receptive_field_formula_closed_form_and_probe(widths, k):
     torch.manual_seed(0)
@@ -136,8 +129,31 @@ def test_tcn_receptive_field_formula_closed_form_and_probe(widths, k):
     formula = 1 + 2 * (k - 1) * sum(2**i for i in range(len(widths)))
     assert tcn.receptive_field == formula
     # A ReLU that is off cuts paths, so one probe may fall short; the largest of several reaches R.
-    probes = [_probe(tcn, 2, formula + 12) for _ in range(12)]
+    probes = [probe_receptive_field(tcn, 2, formula + 12) for _ in range(12)]
     assert max(probes) == formula and all(p <= formula for p in probes)
+
+
+def test_probe_returns_zero_when_no_input_reaches_the_last_output():
+    """The chapter 7 author's report: a ReLU that is off at the last step made torch raise."""
+
+    class OffAtTheEnd(torch.nn.Module):  # a conv whose last output is pushed below zero before a ReLU
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(2, 1, 3, padding=2)
+
+        def forward(self, x):
+            y = self.conv(x)[..., : x.shape[-1]]
+            return torch.relu(torch.cat([y[..., :-1], y[..., -1:] - 1e6], dim=-1))
+
+    torch.manual_seed(0)
+    net = OffAtTheEnd()
+    x = torch.randn(1, 2, 10, dtype=torch.float64, requires_grad=True)
+    net.double()(x)[..., -1].sum().backward()
+    assert torch.count_nonzero(x.grad) == 0  # the situation: a zero gradient everywhere
+    assert probe_receptive_field(net, 2, 10) == 0
+    assert probe_receptive_field(lambda x: torch.zeros(1, 1, 10), 2, 10) == 0  # no path from x at all
+    on = torch.nn.Conv1d(2, 1, 3, padding=2)  # the same conv without the ReLU reaches 3 samples back
+    assert probe_receptive_field(lambda x: on.double()(x)[..., : x.shape[-1]], 2, 10) == 3
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -372,7 +388,7 @@ def test_power_spectrum_puts_a_checkerboard_at_the_edge():
         (lambda: degridding.degridding_study(runs=0), ValueError, "runs"),
         (lambda: degridding.power_spectrum(np.zeros((3, 3))), ValueError, "sum to zero"),
         (lambda: degridding.plot_spectra([], []), ValueError, "spectra"),
-        (lambda: degridding.centre_gradient(torch.nn.Identity(), np.zeros((1, 1, 4, 4))), ValueError, "images"),
+        (lambda: degridding.centre_gradient(torch.nn.Identity(), np.zeros((1, 1, 4, 4))), TypeError, "images"),
     ],
 )
 def test_degridding_rejects_bad_arguments(call, error, match):
@@ -462,7 +478,7 @@ def test_causal_checker_says_whether_the_layer_reads_the_future_or_lags(capsys):
     assert "reads the future" in out[0]
     assert "ignore x[t]" in out[1] and "past" in out[1]
     assert "as many samples as it receives" in out[2]
-    assert "expected a tensor" in out[3]
+    assert "returned None, expected the causal convolution" in out[3]
 
 
 def test_space_to_batch_and_polyphase_match_tensorflow():

@@ -9,15 +9,19 @@ object equal to everything. Each must get a one-line verdict, never a traceback 
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from numpy.lib.stride_tricks import as_strided
 
 from course_utils import exercises
+from course_utils import receptive_field as rf
 
 
 def _dilate(w, d):
@@ -83,6 +87,76 @@ def _valid_taps(size, rate):
 
 def _fibonacci_off_by_one(n):
     return _fibonacci(n + 1)[1:]
+
+
+def _find_the_bug_repaired(x, w, d):  # the exercise's loop, reading x[i + k*d]
+    y = np.zeros(len(x) - (len(w) - 1) * d)
+    for i in range(len(y)):
+        for k in range(len(w)):
+            y[i] += w[k] * x[i + k * d]
+    return y
+
+
+def _find_the_bug_wrapped(x, w, d):  # the loop as given: x[i - k*d] wraps around to the end
+    y = np.zeros(len(x) - (len(w) - 1) * d)
+    for i in range(len(y)):
+        for k in range(len(w)):
+            y[i] += w[k] * x[i - k * d]
+    return y
+
+
+def _aspp_rates(image_size, output_stride):  # chapter 7's worked solution
+    largest = max(3, math.ceil((0.75 * image_size - 1) / (2 * output_stride)))  # spans 3/4 of the image
+    middle = int(largest / 1.5)
+    return (int(middle / 1.5), middle, largest)
+
+
+def _aspp_rates_by_brute_force(image_size, output_stride):
+    """Another right answer: the three smallest rates (by the largest) that meet every rule, by search."""
+    n = (image_size - 1) // output_stride + 1
+    for rates in itertools.combinations(range(1, n + 1), 3):
+        a, b, c = rates
+        spans = 2 * c * output_stride + 1 >= 0.75 * image_size
+        apart = b >= 1.5 * a and c >= 1.5 * b
+        if spans and apart and all(9 * rf.valid_tap_fraction(n, r) >= 3 for r in rates):
+            return list(rates)
+    return None
+
+
+def _schedule(min_field, min_ratio, max_rate):  # chapter 7's worked solution: a search over sorted rates
+    for rates in itertools.combinations_with_replacement(range(1, max_rate + 1), 5):
+        report = rf.describe(rates)
+        if report.holes_2d == 0 and report.size >= min_field and report.centre_to_max >= min_ratio:
+            return rates
+    return None
+
+
+def _schedule_ignoring_ratio(min_field, min_ratio, max_rate):
+    return _schedule(min_field, 0.0, max_rate)
+
+
+def _causal(x, w, b, d):
+    return F.conv1d(F.pad(x, ((w.shape[-1] - 1) * d, 0)), w, b, dilation=d)
+
+
+def _causal_by_taps(x, w, b, d):  # y[t] = b + sum_k w[k] x[t - (K - 1 - k) d], by shifting x
+    k = w.shape[-1]
+    y = b[None, :, None].expand(x.shape[0], -1, x.shape[-1]).clone()
+    for j in range(k):
+        shift = (k - 1 - j) * d
+        shifted = F.pad(x, (shift, 0))[..., : x.shape[-1]]
+        y = y + torch.einsum("oc,nct->not", w[:, :, j], shifted)
+    return y
+
+
+def _same_padded(x, w, b, d):  # 'same' padding: half the span on each side
+    span = (w.shape[-1] - 1) * d
+    return F.conv1d(F.pad(x, (span // 2, span - span // 2)), w, b, dilation=d)
+
+
+def _one_step_late(x, w, b, d):  # one zero too many on the left, the last sample dropped
+    span = (w.shape[-1] - 1) * d
+    return F.conv1d(F.pad(x, (span + 1, 0)), w, b, dilation=d)[..., :-1]
 
 
 # checker name -> (hidden cases, right answers, plausible wrong answers)
@@ -242,6 +316,58 @@ CHECKERS = {
             lambda h: h + 1,  # an undilated stack
         ],
     ),
+    "find_the_bug_conv1d": (
+        8,
+        [
+            _find_the_bug_repaired,
+            _dilated_conv1d,
+            lambda x, w, d: _find_the_bug_repaired(x, w, d).astype(np.float32),
+            lambda x, w, d: _find_the_bug_repaired(x, w, d).tolist(),
+        ],
+        [
+            _find_the_bug_wrapped,  # the loop as given (its verdict adds where the samples came from)
+            lambda x, w, d: _dilated_conv1d(x, w[::-1].copy(), d),  # a true convolution (explained too)
+            lambda x, w, d: _find_the_bug_repaired(x, w, d)[:-1],  # one output short
+            lambda x, w, d: _dilated_conv1d(x, w, 1)[: len(x) - (len(w) - 1) * d],  # dilation ignored
+            lambda x, w, d: np.convolve(x, _dilate(w, d)[::-1], mode="same"),  # 'same' length
+        ],
+    ),
+    "aspp_rates": (
+        7,
+        [_aspp_rates, _aspp_rates_by_brute_force, lambda s, os: np.array(_aspp_rates(s, os))],
+        [
+            lambda s, os: (6, 12, 18),  # DeepLabv3's rates for 513 pixels at OS 16, everywhere
+            lambda s, os: _aspp_rates(s, 16),  # ignores the output stride
+            lambda s, os: _aspp_rates(s, 1),  # rates in image pixels, not feature-map pixels
+            lambda s, os: (_aspp_rates(s, os)[2] - 2, _aspp_rates(s, os)[2] - 1, _aspp_rates(s, os)[2]),  # too close
+            lambda s, os: tuple(float(r) for r in _aspp_rates(s, os)),
+            lambda s, os: _aspp_rates(s, os)[1:],  # two rates
+        ],
+    ),
+    "hole_free_schedule": (
+        7,
+        [_schedule, lambda f, r, m: list(_schedule(f, r, m)), lambda f, r, m: np.array(_schedule(f, r, m))],
+        [
+            lambda f, r, m: (1, 3, 9, 27, 81),  # hole-free and centred, but the rates overshoot
+            lambda f, r, m: (m,) * 5,  # one large rate repeated: gridding
+            lambda f, r, m: (1,) * 5,  # dense: R = 11 only
+            _schedule_ignoring_ratio,  # the centre starves on a brief that asks for a ratio
+            lambda f, r, m: _schedule(f, r, m)[:4],  # four rates
+            lambda f, r, m: tuple(float(v) for v in _schedule(f, r, m)),
+        ],
+    ),
+    "causal_conv": (
+        5,
+        [_causal, _causal_by_taps, lambda x, w, b, d: _causal(x.float(), w.float(), b.float(), d)],
+        [
+            _same_padded,  # reads the future
+            _one_step_late,  # causal, but y[t] ignores x[t]
+            lambda x, w, b, d: F.conv1d(x, w, b, dilation=d),  # no padding: shorter output
+            lambda x, w, b, d: _causal(x, w.flip(-1), b, d),  # kernel flipped
+            lambda x, w, b, d: _causal(x, w, None, d),  # bias forgotten
+            lambda x, w, b, d: _causal(x, w, b, d).numpy(),  # an array, not a tensor
+        ],
+    ),
     "valid_tap_fraction": (
         24,
         [_valid_taps, lambda n, r: np.float32(_valid_taps(n, r))],
@@ -258,10 +384,27 @@ def _checker(name):
     return getattr(exercises, f"check_{name}")
 
 
-def _verdict(capsys, checker, learner):
+# The function name a verdict shows, where the exercise's function is not called like its checker.
+CALLED = {
+    "aspp_rates": "choose_aspp_rates",
+    "hole_free_schedule": "design_schedule",
+    "causal_conv": "causal_dilated_conv",
+}
+# Checkers whose NOT YET line may be followed by indented lines that explain a known mistake.
+EXPLAINS = {"find_the_bug_conv1d"}
+
+
+def _called(name):
+    return CALLED.get(name, name)
+
+
+def _verdict(capsys, checker, learner, *, explained=False):
     assert checker(learner) is None  # a notebook cell shows the printed verdict only
     out, err = capsys.readouterr()
     lines = out.splitlines()
+    if explained and len(lines) > 1:  # a NOT YET line, then indented lines about the mistake
+        assert lines[0].startswith("NOT YET: ") and all(line.startswith("  ") for line in lines[1:]), out
+        lines = lines[:1]
     assert len(lines) == 1 and err == "", f"expected one verdict line, got {out!r} / {err!r}"
     return lines[0]
 
@@ -282,7 +425,7 @@ def test_right_answers_pass(capsys, name):
     total, right, _ = CHECKERS[name]
     for learner in right:
         line = _verdict(capsys, _checker(name), learner)
-        assert line == f"PASS: all {total} hidden cases of {name} agree with the reference."
+        assert line == f"PASS: all {total} hidden cases of {_called(name)} agree with the reference."
 
 
 @pytest.mark.parametrize("name", sorted(CHECKERS))
@@ -290,8 +433,8 @@ def test_plausible_wrong_answers_do_not_pass(capsys, name):
     _, _, wrong = CHECKERS[name]
     assert len(wrong) >= 3
     for learner in wrong:
-        line = _verdict(capsys, _checker(name), learner)
-        assert line.startswith(f"NOT YET: {name}(") and ("expected" in line or "differ" in line), line
+        line = _verdict(capsys, _checker(name), learner, explained=name in EXPLAINS)
+        assert line.startswith(f"NOT YET: {_called(name)}(") and ("expected" in line or "differ" in line), line
 
 
 def _raises(*args):
@@ -344,7 +487,7 @@ def test_endless_loop_is_stopped(capsys, monkeypatch, name):
             pass
 
     line = _verdict(capsys, _checker(name), endless)
-    assert line.startswith(f"NOT YET: {name}(") and line.endswith(
+    assert line.startswith(f"NOT YET: {_called(name)}(") and line.endswith(
         "was stopped after 0.2 s without returning (an endless loop?)"
     )
 
@@ -440,6 +583,14 @@ STORED_NONE_VERDICTS = {
     "wavenet_receptive_field": "wavenet_receptive_field(1, 1, 2) returned None, expected 2",
     "min_layers_for_delay": "min_layers_for_delay(0) returned None, expected 1",
     "valid_tap_fraction": "valid_tap_fraction(1, 1) returned None, expected 0.1111111111111111",
+    "find_the_bug_conv1d": "find_the_bug_conv1d([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.], [ 3., -3., -3.], 2) "
+    "returned None, expected an array",
+    "aspp_rates": "choose_aspp_rates(513, 16) returned None, expected rates that meet all the rules, "
+    "for example (5, 8, 12)",
+    "hole_free_schedule": "design_schedule(21, 1.0, 4) returned None, expected 5 rates in 1..4 without holes, "
+    "R >= 21 and centre/max >= 1.0",
+    "causal_conv": "causal_dilated_conv(array(shape=(1, 1, 12)), array(shape=(1, 1, 2)), [-0.6798], 1) "
+    "returned None, expected the causal convolution of the same length",
 }
 
 
