@@ -192,3 +192,16 @@ def check_cmap(name: str, value: Any) -> str:
 def check_optional(check: Callable[..., Any], name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
     """``None``, or whatever ``check(name, value, ...)`` accepts."""
     return None if value is None else check(name, value, *args, **kwargs)
+
+
+def check_named_mapping(name: str, value: Any, what: str) -> Mapping:
+    """A non-empty dict keyed by names (strings), e.g. ``{name: dilation rates}``; ``what`` says what
+    the values are. Each value is left for the caller to check."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict {{name: {what}}}, got {value!r}")
+    if not value:
+        raise ValueError(f"{name} must not be empty, got {value!r}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name} must be keyed by names (strings), got key {key!r}")
+    return value

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._checks import check_array, check_dilations, check_int, check_sequence
+from ._checks import check_array, check_dilations, check_int, check_named_mapping, check_sequence
 
 __all__ = [
     "GriddingReport",
@@ -366,13 +366,7 @@ def report_table(schedules: Mapping[str, Sequence[int]], kernel_size: int = 3) -
     criterion rule by rule: M2, the rates' common factor (gcd), and the verdict with the rule that
     failed (``HDCVerdict.short``).
     """
-    if not isinstance(schedules, Mapping):
-        raise TypeError(f"schedules must be a dict {{name: dilation rates}}, got {schedules!r}")
-    if not schedules:
-        raise ValueError(f"schedules must not be empty, got {schedules!r}")
-    for key, rates in schedules.items():
-        if not isinstance(key, str):
-            raise TypeError(f"schedules must be keyed by names (strings), got key {key!r}")
+    for key, rates in check_named_mapping("schedules", schedules, "dilation rates").items():
         check_dilations(rates, f"schedules[{key!r}]")
     header = (
         f"{'schedule':<22}{'rates':<18}{'RF':>5}{'holes':>7}{'cover':>7}{'centre/max':>12}{'CV':>6}"

@@ -9,7 +9,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ._checks import check_callable, check_int
+from ._checks import check_callable, check_int, check_named_mapping
 
 
 def median_time(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> float:
@@ -31,13 +31,7 @@ def time_table(
     candidates: dict[str, Callable[[], object]], *, reference: str | None = None, repeat: int = 5, warmup: int = 1
 ) -> dict[str, float]:
     """Time every candidate, print a table (ms and ratio to ``reference``), return the seconds."""
-    if not isinstance(candidates, dict):
-        raise TypeError(f"candidates must be a dict {{name: function}}, got {candidates!r}")
-    if not candidates:
-        raise ValueError(f"candidates must not be empty, got {candidates!r}")
-    for name, fn in candidates.items():
-        if not isinstance(name, str):
-            raise TypeError(f"candidates must be keyed by names (strings), got key {name!r}")
+    for name, fn in check_named_mapping("candidates", candidates, "function").items():
         check_callable(f"candidates[{name!r}]", fn)
     check_int("repeat", repeat)
     check_int("warmup", warmup, 0)
