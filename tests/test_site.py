@@ -315,13 +315,17 @@ def test_deck_offline_in_browser(browser, site, deck, has_math, views, slides):
         assert visit.page.evaluate("() => Reveal.getTotalSlides()") == slides
         if slides > 1:
             at = "() => {{ const i = Reveal.getIndices(); return i.h === {h} && i.v === {v}; }}"
+            # the arrow keys walk the slides in reading order: down a section's sub-slides first
             before = visit.page.evaluate("() => Reveal.getIndices()")
-            visit.page.keyboard.press("Space")
-            visit.page.wait_for_function(f"() => !({at.format(**before)})()", timeout=WAIT_MS)
-            after = visit.page.evaluate("() => Reveal.getIndices()")
-            assert (after["h"], after["v"]) != (before["h"], before["v"])
-            visit.page.keyboard.press("ArrowLeft" if after["h"] != before["h"] else "ArrowUp")
-            visit.page.wait_for_function(at.format(**before), timeout=WAIT_MS)
+            down = visit.page.evaluate("() => Reveal.availableRoutes().down")
+            expected = (before["h"], before["v"] + 1) if down else (before["h"] + 1, 0)
+            for key, back in (("ArrowRight", "ArrowLeft"), ("Space", "Shift+Space")):
+                visit.page.keyboard.press(key)
+                visit.page.wait_for_function(f"() => !({at.format(**before)})()", timeout=WAIT_MS)
+                after = visit.page.evaluate("() => Reveal.getIndices()")
+                assert (after["h"], after["v"]) == expected, f"{key} went to {after}, not {expected}"
+                visit.page.keyboard.press(back)
+                visit.page.wait_for_function(at.format(**before), timeout=WAIT_MS)
     finally:
         visit.close()
 
