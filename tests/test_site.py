@@ -20,22 +20,6 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-domain-reliability",
-    "--disable-client-side-phishing-detection",
-    "--disable-sync",
-    "--metrics-recording-only",
-    "--no-first-run",
-    "--no-default-browser-check",
-]
 WAIT_MS = 30_000  # an upper bound for MathJax and the widget manager on a busy machine, not a speed test
 
 
@@ -50,14 +34,6 @@ def _load_builder():
 build_site = _load_builder()
 CHAPTERS = build_site.chapters()
 MARKDOWN = build_site.markdown_pages()
-
-
-def _browser_missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (install the system package 'chromium' to run the browser tests)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (it is in the dev extra)"
-    return None
 
 
 def _node_missing() -> str | None:
@@ -144,19 +120,6 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site") / "site"
     build_site.build(out, workers=1)
     return out
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _browser_missing()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 class Visit:

@@ -135,17 +135,6 @@ def test_refresh_stores_what_jupyterlab_writes_back(tmp_path):
     assert not re.search(r"[:\[,] ?-?\d+\.0[,\]}\s]", widget_state), "integral floats are written as integers"
 
 
-CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
-
-
-def _browser_missing():
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (install the system package 'chromium' to run the browser tests)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (it is in the dev extra)"
-    return None
-
-
 def _free_port():
     import socket
 
@@ -154,13 +143,10 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
-def test_jupyterlab_opens_a_refreshed_notebook_unmodified(tmp_path):
+def test_jupyterlab_opens_a_refreshed_notebook_unmodified(tmp_path, browser):
     """The real check behind the metadata test: JupyterLab opens the notebook, starts its kernel,
     shows no "modified" dot, and saving it writes the very same bytes."""
     import urllib.request
-
-    from playwright.sync_api import sync_playwright
 
     path = tmp_path / "lab" / "opened.ipynb"
     path.parent.mkdir()
@@ -190,16 +176,16 @@ def test_jupyterlab_opens_a_refreshed_notebook_unmodified(tmp_path):
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
                 time.sleep(0.5)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
-            page = browser.new_page()
+        page = browser.new_page()
+        try:
             page.goto(f"http://127.0.0.1:{port}/lab/tree/{path.name}?reset")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
             page.wait_for_timeout(2000)  # JupyterLab writes the kernel's info into the model once it is idle
             dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
             page.keyboard.press("Control+s")
             page.wait_for_timeout(3000)
-            browser.close()
+        finally:
+            page.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
