@@ -289,8 +289,48 @@ def test_deck_offline_in_browser(browser, site, deck, has_math, views, slides):
                 assert (after["h"], after["v"]) == expected, f"{key} went to {after}, not {expected}"
                 visit.page.keyboard.press(back)
                 visit.page.wait_for_function(at.format(**before), timeout=WAIT_MS)
+        # a screen larger than the scaled deck: no box sized in viewport units may outgrow the slide area
+        visit.page.set_viewport_size({"width": 1920, "height": 1200})
+        cut = [s for s in visit.page.evaluate(_WALK_SLIDES) if not _reachable(s)]
+        assert cut == [], f"slides cut off at the bottom of the {cut[0]['area']} px slide area: {cut}"
     finally:
         visit.close()
+
+
+# Every slide of the deck in one pass: go to it, measure its section in the deck's own pixels.
+_WALK_SLIDES = """() => {
+    const area = Reveal.getConfig().height, out = [];
+    document.querySelectorAll('.reveal .slides > section').forEach((top, h) => {
+        const slides = top.classList.contains('stack') ? top.querySelectorAll(':scope > section') : [top];
+        slides.forEach((_, v) => {
+            Reveal.slide(h, v);
+            const s = Reveal.getCurrentSlide();
+            s.scrollTop = s.scrollHeight;  // as far down as the reader can scroll it
+            const scrolled = s.scrollTop;
+            s.scrollTop = 0;
+            out.push({h, v, area, top: s.offsetTop, box: s.offsetHeight, client: s.clientHeight,
+                      content: s.scrollHeight, scrolled,
+                      text: s.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40)});
+        });
+    });
+    return out;
+}"""
+
+
+def _reachable(slide: dict) -> bool:
+    """The slide's box ends inside the slide area, and content taller than the box scrolls into view."""
+    inside = slide["top"] + slide["box"] <= slide["area"] + 1
+    hidden = slide["content"] - slide["client"]  # content below the box (0 when it fits)
+    return inside and hidden <= slide["scrolled"] + 1
+
+
+def test_reachable_rule_tells_cut_from_scrolling():
+    short = {"area": 780, "top": 100, "box": 500, "client": 500, "content": 500, "scrolled": 0}
+    assert _reachable(short)
+    assert _reachable({**short, "top": 0, "box": 780, "client": 780, "content": 1058, "scrolled": 278})
+    assert not _reachable({**short, "top": 0, "box": 840, "client": 840, "content": 840})  # taller than the area
+    assert not _reachable({**short, "top": 0, "box": 780, "client": 780, "content": 1058})  # clipped, no scrolling
+    assert not _reachable({**short, "top": 20, "box": 1140, "client": 1140, "content": 1200, "scrolled": 60})
 
 
 def test_widget_page_draws_the_stored_state(browser, site):
