@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_array, check_dilations, check_int, check_str
+from .blocks import conv_bn_relu
 
 __all__ = [
     "KINDS",
@@ -154,12 +155,6 @@ class SharedSeparableFilter(nn.Module):
         return F.conv2d(x, self.weight.expand(channels, 1, k, k), padding=k // 2, groups=channels)
 
 
-def _conv_bn_relu(channels: int, rate: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(channels, channels, 3, padding=rate, dilation=rate, bias=False), nn.BatchNorm2d(channels), nn.ReLU()
-    )
-
-
 class _Residual(nn.Module):
     def __init__(self, body: nn.Module):
         super().__init__()
@@ -183,12 +178,12 @@ def gridding_net(kind: str, width: int = 8, rate: int = 4, classes: int = 3) -> 
     unit_rate = 1 if kind == "dense" else rate
     layers: list[nn.Module] = [nn.Conv2d(1, width, 3, padding=1), nn.ReLU()]
     for _ in range(3):
-        body = _conv_bn_relu(width, unit_rate)
+        body = conv_bn_relu(width, width, 3, unit_rate)
         if kind == "smoothed":
             body = nn.Sequential(SharedSeparableFilter(2 * rate - 1), body)
         layers.append(_Residual(body))
     tail = {"drn": (2, 1), "decreasing": (3, 2, 1)}.get(kind, ())
-    layers += [_conv_bn_relu(width, r) for r in tail]
+    layers += [conv_bn_relu(width, width, 3, r) for r in tail]
     layers.append(nn.Conv2d(width, classes, 1))
     return nn.Sequential(*layers)
 
