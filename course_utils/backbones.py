@@ -12,12 +12,14 @@ Multi-grid (DeepLabv3, section 3.2) multiplies the rates of the units of the las
 
 ``TinyResNet`` has a 3x3 stem (stride 2) and four stages of residual units (strides 2, 2, 2, 2;
 the last stage has ``len(multi_grid)`` units), so ``output_stride`` can be 4, 8, 16 or 32.
-``measure_cost`` counts multiply-adds, parameters and activation memory with forward hooks.
+``measure_cost`` lets PyTorch count the multiply-adds (``FlopCounterMode``) and the activation memory
+autograd keeps for the backward pass (``saved_tensors_hooks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,11 +138,11 @@ class TinyResNet(nn.Module):
 
 @dataclass(frozen=True)
 class Cost:
-    """What one forward pass costs: multiply-adds, weights, activation memory, output size."""
+    """What one training forward pass costs: multiply-adds, weights, saved activations, output size."""
 
-    multiply_adds: int  # sum over convolutions of out_elements * (C_in / groups) * kh * kw
+    multiply_adds: int  # convolutions and matrix products, as counted by PyTorch's FlopCounterMode / 2
     parameters: int
-    activation_bytes: int  # every leaf module's output, as stored for back-propagation
+    activation_bytes: int  # the tensors autograd keeps for the backward pass, beyond the input and the weights
     output_shape: tuple[int, ...]
 
     def __post_init__(self) -> None:
@@ -153,46 +155,49 @@ class Cost:
 
 
 def measure_cost(model: nn.Module, input_shape: Sequence[int]) -> Cost:
-    """Run ``model`` once on zeros of ``input_shape`` and count its cost with forward hooks.
+    """Run one training forward pass of ``model`` on zeros of ``input_shape``; PyTorch counts its cost.
 
-    Multiply-adds of a convolution: ``numel(output) * (C_in / groups) * kh * kw`` (biases and
-    BatchNorm are not counted). Activation memory: the bytes of every leaf module's output (the
-    tensors training keeps for the backward pass), in the model's dtype.
+    Multiply-adds: ``torch.utils.flop_counter.FlopCounterMode`` counts every convolution and matrix
+    product at the level where PyTorch executes it (so a convolution called through ``F.conv2d``, or
+    one whose weight is computed by weight normalisation, counts too), 2 flops per multiply-add; for
+    a convolution that is ``numel(output) * (C_in / groups) * kh * kw``. Biases, BatchNorm and
+    activations are not counted. Activation memory: the bytes of the tensors autograd saves for the
+    backward pass (``torch.autograd.graph.saved_tensors_hooks``), each storage once, leaving out the
+    input and the parameters, which training holds anyway (BatchNorm's batch and running statistics,
+    2 x 2 C numbers, are counted). ``output_shape``: the output's (the first one's, for a tuple).
+    The pass runs on a copy of the model in training mode (BatchNorm with batch statistics, dropout
+    on), so ``model``'s running statistics and the global random generator are left unchanged.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
     if isinstance(input_shape, str) or not isinstance(input_shape, Sequence) or not input_shape:
         raise TypeError(f"input_shape must be a sequence of positive integers, got {input_shape!r}")
     shape = tuple(check_int(f"input_shape[{i}]", s) for i, s in enumerate(input_shape))
-    totals = {"madds": 0, "bytes": 0}
+    from torch.utils.flop_counter import FlopCounterMode
 
-    def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        if isinstance(module, nn.Conv2d | nn.Conv1d):
-            per_output = module.in_channels // module.groups
-            for k in module.kernel_size:
-                per_output *= k
-            totals["madds"] += output.numel() * per_output
-        totals["bytes"] += output.numel() * output.element_size()
+    copy = deepcopy(model).train()
+    dtype = next(copy.parameters(), torch.zeros(())).dtype
+    x = torch.zeros(shape, dtype=dtype)
+    kept = [*copy.parameters(), x]  # held in memory whether or not autograd saves them
+    held = {tensor.untyped_storage().data_ptr() for tensor in kept}
+    saved: dict[int, int] = {}  # storage address -> bytes: a tensor saved twice is kept once
 
-    leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(hook) for m in leaves]
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in held:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    counter = FlopCounterMode(display=False)
     try:
-        dtype = next(model.parameters()).dtype
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                output = model(torch.zeros(shape, dtype=dtype))
-        except RuntimeError as exc:  # a shape the model cannot take: say which argument, not torch's internals
-            raise ValueError(f"model cannot run on zeros of input_shape={shape!r}: {exc}") from exc
-        finally:
-            model.train(was_training)
-    finally:
-        for handle in handles:
-            handle.remove()
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), counter:
+                output = copy(x)
+    except RuntimeError as exc:  # a shape the model cannot take: say which argument, not torch's internals
+        raise ValueError(f"model cannot run on zeros of input_shape={shape!r}: {exc}") from exc
     return Cost(
-        multiply_adds=int(totals["madds"]),
+        multiply_adds=int(counter.get_total_flops()) // 2,
         parameters=sum(p.numel() for p in model.parameters()),
-        activation_bytes=int(totals["bytes"]),
-        output_shape=tuple(output.shape),
+        activation_bytes=sum(saved.values()),
+        output_shape=tuple((output[0] if isinstance(output, tuple) else output).shape),
     )

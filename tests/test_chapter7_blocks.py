@@ -307,8 +307,119 @@ def test_measure_cost_counts_one_convolution_exactly():
     cost = backbones.measure_cost(layer, (2, 3, 10, 11))
     out = layer(torch.zeros(2, 3, 10, 11))
     assert cost.multiply_adds == out.numel() * 3 * 3 * 2
-    assert cost.activation_bytes == out.numel() * 4 and cost.output_shape == tuple(out.shape)
+    # the conv saves only its input and its weight, which training holds anyway
+    assert cost.activation_bytes == 0 and cost.output_shape == tuple(out.shape)
     assert cost.parameters == 5 * 3 * 3 * 2
+
+
+def test_measure_cost_activation_memory_by_hand():
+    """conv, BN, ReLU, conv: BN saves the conv's output and 4 C statistics (batch, running), ReLU its output."""
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Conv2d(4, 1, 1)
+    )
+    cost = backbones.measure_cost(net, (3, 2, 5, 6))
+    feature = 3 * 4 * 5 * 6 * 4  # bytes of one (3, 4, 5, 6) float32 map
+    assert cost.activation_bytes == 2 * feature + 4 * 4 * 4
+    assert cost.multiply_adds == 3 * 4 * 5 * 6 * 2 * 9 + 3 * 1 * 5 * 6 * 4
+
+
+def test_measure_cost_leaves_the_model_and_random_state_unchanged():
+    net, tcn = backbones.TinyResNet(4, 16), TCN(2, [3, 3], 2, dropout=0.5)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    backbones.measure_cost(tcn, (1, 2, 16))
+    backbones.measure_cost(net.eval(), (1, 3, 32, 32))
+    assert torch.equal(torch.rand(3), expected) and not net.training
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+class _ConvCount(torch.overrides.TorchFunctionMode):
+    """An independent count: every F.conv1d / F.conv2d call, whoever makes it, by the formula."""
+
+    def __init__(self):
+        super().__init__()
+        self.madds = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in (F.conv1d, F.conv2d):
+            weight = args[1] if len(args) > 1 else kwargs["weight"]
+            self.madds += out.numel() * weight[0].numel()  # (C_in / groups) * kernel taps per output
+        return out
+
+
+def _saved_bytes(model, x):
+    """What autograd keeps, read with saved_tensors_hooks directly (input and parameters left out)."""
+    held = {t.untyped_storage().data_ptr() for t in [*model.parameters(), x]}
+    saved = {}
+
+    def pack(t):
+        if t.untyped_storage().data_ptr() not in held:
+            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return sum(saved.values())
+
+
+def _course_models():
+    from course_utils import blocks, probe
+
+    return {
+        "conv_bn_relu": (blocks.conv_bn_relu(3, 4, 3, 2), (2, 3, 12, 12)),
+        "ASPP": (blocks.ASPP(4, 6, rates=(1, 2)), (2, 4, 9, 9)),
+        "WaveNetBlock": (blocks.WaveNetBlock(4, 2), (1, 4, 16)),
+        "WaveNet, dilations >= T": (blocks.WaveNet(8, 10), (1, 8, 64)),
+        "SeparableAtrousConv2d": (SeparableAtrousConv2d(4, 6, 3, 2), (1, 4, 10, 10)),
+        "ContextModule": (ContextModule(3), (1, 3, 20, 20)),
+        "TemporalBlock, weight norm": (TemporalBlock(3, 5, 3, 2), (2, 3, 20)),
+        "TCN, weight norm": (TCN(8, [8] * 4, kernel_size=2), (1, 8, 64)),
+        "ResidualUnit": (backbones.ResidualUnit(4, 8, stride=2), (1, 4, 16, 16)),
+        "TinyResNet OS 8": (backbones.TinyResNet(4, 8), (1, 3, 32, 32)),
+        "build_stack": (probe.build_stack((1, 2, 4)), (1, 1, 20, 20)),
+        "SharedSeparableFilter": (degridding.SharedSeparableFilter(5), (1, 3, 12, 12)),
+        **{f"gridding_net {k}": (degridding.gridding_net(k), (2, 1, 24, 24)) for k in degridding.KINDS},
+    }
+
+
+@pytest.mark.parametrize("name", list(_course_models()))
+def test_measure_cost_matches_an_independent_count_for_every_course_model(name):
+    model, shape = _course_models()[name]
+    cost = backbones.measure_cost(model, shape)
+    counter = _ConvCount()
+    model.train()
+    torch.manual_seed(0)
+    x = torch.zeros(shape, dtype=next(model.parameters()).dtype)
+    with counter:
+        model(x)
+    assert cost.multiply_adds == counter.madds > 0
+    # the shared filter saves nothing new: its input and a view of its weight
+    assert cost.activation_bytes == _saved_bytes(model, x) >= (name != "SharedSeparableFilter")
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "multiply_adds"),
+    [  # the convolutions forward hooks on leaf modules missed (they counted 0, 600, 180,224, 1,050,624)
+        (lambda: TCN(8, [8] * 4, kernel_size=2), (1, 8, 64), 65_536),
+        (lambda: TCN(3, [5, 5], kernel_size=3), (1, 3, 40), 11_400),
+        (lambda: __import__("course_utils.blocks").blocks.WaveNet(8, 10), (1, 8, 64), 245_760),
+        (lambda: degridding.gridding_net("smoothed"), (1, 1, 24, 24), 1_728_000),
+    ],
+)
+def test_measure_cost_regression_values(model, shape, multiply_adds):
+    assert backbones.measure_cost(model(), shape).multiply_adds == multiply_adds
+
+
+def test_measure_cost_tiny_resnet_regression_values():
+    """Chapter 7's table: multiply-adds 29.0 / 68.3 / 236.6 M, saved activations 2.31 / 2.92 / 5.82 MiB."""
+    costs = {os: backbones.measure_cost(backbones.TinyResNet(8, os), (1, 3, 256, 256)) for os in (32, 16, 8)}
+    assert [c.multiply_adds for c in costs.values()] == [28_966_912, 68_288_512, 236_584_960]
+    assert [round(c.activation_bytes / 2**20, 2) for c in costs.values()] == [2.31, 2.92, 5.82]
+    assert round(costs[16].activation_bytes / costs[32].activation_bytes, 1) == 1.3
+    assert round(costs[8].activation_bytes / costs[32].activation_bytes, 1) == 2.5
 
 
 @pytest.mark.parametrize(
