@@ -373,7 +373,10 @@ class TemporalBlock(nn.Module):
     Two causal dilated convolutions (``d (K - 1)`` zeros on the left only), each with weight
     normalisation (Salimans & Kingma 2016), ReLU and dropout; the block's input is added back,
     through a 1x1 convolution when the channel count changes, and a final ReLU:
-    ``y = ReLU(x' + F(x))``. Receptive field of one block: ``1 + 2 (K - 1) d``.
+    ``y = ReLU(x' + F(x))``. Receptive field of one block: ``1 + 2 (K - 1) d``, each of the two
+    convolutions adding the ``(K - 1) d`` the paper states per layer. Dropout here is element-wise
+    (``nn.Dropout``, as in the authors' reference code); the paper describes spatial dropout, which
+    zeroes whole channels.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int, dropout: float = 0.2):
@@ -402,9 +405,12 @@ class TemporalBlock(nn.Module):
 class TCN(nn.Module):
     """A Temporal Convolutional Network: one ``TemporalBlock`` per entry of ``channels``, dilation ``2^i``.
 
-    Input ``(N, in_channels, T)``, output ``(N, channels[-1], T)``, causal. Two convolutions per
-    block give ``receptive_field = 1 + 2 (K - 1) sum_i d_i = 1 + 2 (K - 1)(2^L - 1)`` for ``L``
-    blocks (Bai, Kolter & Koltun 2018, section 3.2), computed here by the closed form of chapter 4.
+    Input ``(N, in_channels, T)``, output ``(N, channels[-1], T)``, causal. Bai, Kolter & Koltun
+    (2018, section 3.2) state that one dilated layer adds ``(K - 1) d``; the factor 2 is derived
+    here, not stated there: their residual block (figure 1b) holds two convolutions at the same
+    rate, so ``receptive_field = 1 + 2 (K - 1) sum_i d_i = 1 + 2 (K - 1)(2^L - 1)`` for ``L``
+    blocks, computed by the closed form of chapter 4. Dropout is element-wise, as in the authors'
+    reference code, where the paper describes spatial dropout (whole channels zeroed).
     """
 
     def __init__(self, in_channels: int, channels: Sequence[int], kernel_size: int = 2, dropout: float = 0.2):

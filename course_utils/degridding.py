@@ -1,4 +1,4 @@
-"""Gridding as aliasing, and three fixes from the literature, measured on one synthetic task (chapter 7).
+"""Gridding as aliasing, and fixes from the literature, measured on one synthetic task (chapter 7).
 
 A rate-``d`` layer only combines pixels ``d`` apart, so its frequency response is periodic with
 period ``2 pi / d``: it passes a pattern of period ``d`` (a checkerboard, for ``d = 2``) exactly as
@@ -6,16 +6,19 @@ strongly as a constant. A stack's response is the product of its layers' respons
 can leave no hole and still pass the grid frequencies far more than a dense stack of the same
 depth: that is the checkerboard in its output spectrum.
 
-The fixes, each a ``kind`` of ``gridding_net``:
+The fixes, each a ``kind`` of ``gridding_net``, are two mechanisms:
 
-- ``"drn"``: the degridding tail of Dilated Residual Networks (Yu, Koltun & Funkhouser 2017):
-  layers at decreasing rates (2, then 1) *without* residual connections, so the gridded signal
-  cannot bypass them;
+- a tail of layers at decreasing rates after the dilated layers, without residual connections.
+  ``"drn"`` is the tail of Dilated Residual Networks (Yu, Koltun & Funkhouser 2017, section 4),
+  rates 2 then 1. DRN's degridding has three steps: remove the max-pooling of the stem (its
+  high-amplitude, high-frequency activations are what dilation amplifies), add these two levels,
+  and remove their residual connections; ``gridding_net`` has no max-pooling, so it has the last
+  two. ``"decreasing"`` (rates 3, 2, 1) is the same mechanism after Hamaguchi et al. (2018)'s
+  local feature extraction module. No residual tail is trained as a control, so the study does not
+  measure what the missing residual connections contribute;
 - ``"smoothed"``: smoothed dilated convolutions (Wang & Ji 2018): before each rate-``r`` layer, a
   ``(2r - 1) x (2r - 1)`` filter shared by all channels and applied to each channel on its own
-  (their "separable and shared" convolution), which lets the sub-grids exchange information;
-- ``"decreasing"``: a module of decreasing rates (3, 2, 1 here) after the dilated layers, the
-  idea of Hamaguchi et al. (2018)'s local feature extraction module.
+  (their "separable and shared" convolution), which lets the sub-grids exchange information.
 """
 
 from __future__ import annotations
@@ -167,10 +170,10 @@ class _Residual(nn.Module):
 def gridding_net(kind: str, width: int = 8, rate: int = 4, classes: int = 3) -> nn.Sequential:
     """A small segmentation net: a 3x3 stem, three residual units at ``rate``, a tail, a 1x1 head.
 
-    ``kind`` (see the module docstring): ``"dilated"`` (no tail), ``"drn"`` (tail rates 2, 1, no
-    residual), ``"smoothed"`` (each unit's dilated conv preceded by a shared ``(2 rate - 1)``
-    pre-filter), ``"decreasing"`` (tail rates 3, 2, 1, no residual), and ``"dense"``, the same net
-    with ``rate`` 1 (no gridding, but a receptive field of only 9).
+    ``kind`` (see the module docstring): ``"dilated"`` (no tail), ``"drn"`` (DRN's tail: rates 2, 1,
+    no residual, no max-pooling anywhere), ``"smoothed"`` (each unit's dilated conv preceded by a
+    shared ``(2 rate - 1)`` pre-filter), ``"decreasing"`` (tail rates 3, 2, 1, no residual), and
+    ``"dense"``, the same net with ``rate`` 1 (no gridding, but a receptive field of only 9).
     """
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")

@@ -232,9 +232,12 @@ def hdc_max_distance(dilations: Sequence[int], kernel_size: int = 3) -> int:
     """M_2 of Wang et al. (2018, Hybrid Dilated Convolution): the first rule of ``hdc`` is ``M_2 <= K``.
 
     ``M_n = r_n`` and ``M_i = max(M_{i+1} - 2 r_i, M_{i+1} - 2 (M_{i+1} - r_i), r_i)``, from the last
-    layer down to ``i = 2``: the largest gap between two reached offsets that layers 2..n leave for
-    layer 1 to fill. ``r_1`` never enters (the paper's groups start at rate 1), and for a single
-    layer M_2 does not exist: ``r_1`` itself is returned. ``hdc`` gives the whole verdict.
+    layer down to ``i = 2``. This is the paper's recursive *upper bound* on the distance between two
+    nonzero taps that layers 2..n leave for layer 1 to bridge, not that distance itself: for rates
+    (1, 3, 1), layers (3, 1) reach every offset from -4 to 4 (largest gap 1), yet ``M_2 = 5``.
+    ``r_1`` never enters (in the course's reading of the paper's examples, a group starts at rate
+    1), and for a single layer M_2 does not exist: ``r_1`` itself is returned. ``hdc`` gives the
+    whole verdict; ``holes`` gives the exact answer.
     """
     rates = check_dilations(dilations)
     _check_odd_kernel(kernel_size)
@@ -304,7 +307,10 @@ def hdc(dilations: Sequence[int], kernel_size: int = 3) -> HDCVerdict:
     if not failed:
         reason = f"passes both rules: {rule1}, {rule2}"
         if not starts_at_one:
-            reason += f"; but the paper assumes a first rate of 1 and this group starts at {rates[0]}"
+            reason += (
+                f"; but this group starts at rate {rates[0]}, and the course reads the paper's"
+                " examples as groups that start at rate 1"
+            )
     else:
         broken = [rule1] if not m2_ok else []
         if factor > 1:

@@ -3,6 +3,7 @@
 import itertools
 from math import gcd
 
+import numpy as np
 import pytest
 
 from course_utils import receptive_field as rf
@@ -42,9 +43,16 @@ def test_reason_and_short_name_the_failed_rule():
 def test_first_rate_not_one_passes_both_rules_yet_leaves_holes():
     verdict = rf.hdc((2, 3, 5))
     assert verdict.ok and not verdict.starts_at_one and verdict.short == "pass (r1 = 2)"
-    assert "first rate of 1" in verdict.reason
+    assert "starts at rate 2" in verdict.reason and "course reads the paper's examples" in verdict.reason
     assert rf.holes((2, 3, 5)).tolist() == [-9, 9]
     assert rf.describe((2, 3, 5)).holes_2d == 21 * 21 - 19 * 19
+
+
+def test_m2_is_the_papers_bound_not_the_largest_gap():
+    """(1, 3, 1): layers (3, 1) reach every offset from -4 to 4 (largest gap 1), yet M_2 = 5."""
+    reached = np.flatnonzero(rf.path_counts((3, 1))) - 4
+    assert reached.tolist() == list(range(-4, 5)) and np.diff(reached).max() == 1
+    assert rf.hdc_max_distance((1, 3, 1)) == 5 and not rf.hdc((1, 3, 1)).m2_ok
 
 
 def test_sufficient_not_necessary():
