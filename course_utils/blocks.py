@@ -406,7 +406,7 @@ class TCN(nn.Module):
     """A Temporal Convolutional Network: one ``TemporalBlock`` per entry of ``channels``, dilation ``2^i``.
 
     Input ``(N, in_channels, T)``, output ``(N, channels[-1], T)``, causal. Bai, Kolter & Koltun
-    (2018, section 3.2) state that one dilated layer adds ``(K - 1) d``; the factor 2 is derived
+    (2018, section 3) state that one dilated layer adds ``(K - 1) d``; the factor 2 is derived
     here, not stated there: their residual block (figure 1b) holds two convolutions at the same
     rate, so ``receptive_field = 1 + 2 (K - 1) sum_i d_i = 1 + 2 (K - 1)(2^L - 1)`` for ``L``
     blocks, computed by the closed form of chapter 4. Dropout is element-wise, as in the authors'
