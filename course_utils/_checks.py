@@ -135,7 +135,16 @@ def check_array(
     if value is None or isinstance(value, str | bytes):
         raise TypeError(f"{name} must be an array of numbers, got {_shown(value)}")
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+        value = _tensor_as_array(name, value)
+    if isinstance(value, np.ma.MaskedArray):  # np.asarray would drop the mask and use the hidden values
+        masked = int(np.ma.count_masked(value))
+        if masked:
+            raise TypeError(
+                f"{name} must be a plain array, got a masked array with {masked} masked "
+                f"entr{'y' if masked == 1 else 'ies'} (a mask is not honoured here: fill it first, "
+                f"e.g. {name}.filled(0))"
+            )
+        value = np.ma.getdata(value)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # a ragged list, an object that is not array-like
@@ -152,6 +161,22 @@ def check_array(
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must hold finite numbers (no NaN or inf), got {_shown(value)}")
     return arr
+
+
+def _tensor_as_array(name: str, tensor: Any) -> np.ndarray:
+    """A torch tensor's values as an ndarray, or a course error for the kinds NumPy cannot hold."""
+    import torch
+
+    if tensor.layout != torch.strided:
+        raise TypeError(f"{name} must be a dense tensor, got a tensor with layout {tensor.layout} (use .to_dense())")
+    if tensor.device.type == "meta":
+        raise TypeError(f"{name} must hold values, got a tensor on the 'meta' device (a shape without data)")
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:  # NumPy has no bfloat16; float32 holds every bfloat16 exactly
+        tensor = tensor.float()
+    if tensor.dtype.is_complex:
+        raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {tensor.dtype}")
+    return tensor.numpy()
 
 
 def check_dilations(value: Any, name: str = "dilations") -> tuple[int, ...]:

@@ -14,9 +14,11 @@ block pads both sides, so its residual sum fails on shapes. These are the design
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -271,17 +273,16 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
 
 
 def _check_probability(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A number in [0, 1) (a NumPy float such as ``np.float32(0.2)`` too, as in ``ASPP``)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
-    if not 0.0 <= value < 1.0:
+    if not 0.0 <= float(value) < 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
     return float(value)
 
 
 def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+    return check_bool(name, value)  # True/False or a NumPy bool (np.True_), as everywhere else
 
 
 class SeparableAtrousConv2d(nn.Module):
@@ -341,7 +342,7 @@ class ContextModule(nn.Module):
         if isinstance(rates, str) or not isinstance(rates, Sequence) or not rates:
             raise TypeError(f"rates must be a non-empty sequence of integers, got {rates!r}")
         self.rates = tuple(check_int(f"rates[{i}]", r) for i, r in enumerate(rates))
-        _check_bool("identity_init", identity_init)
+        identity_init = _check_bool("identity_init", identity_init)
         layers: list[nn.Module] = []
         for rate in self.rates:
             layers += [nn.Conv2d(channels, channels, 3, padding=rate, dilation=rate), nn.ReLU()]
@@ -384,7 +385,7 @@ class TemporalBlock(nn.Module):
         out_channels = check_int("out_channels", out_channels)
         kernel_size = check_int("kernel_size", kernel_size)
         self.dilation = check_int("dilation", dilation)
-        _check_probability("dropout", dropout)
+        dropout = _check_probability("dropout", dropout)
         self.causal_padding = self.dilation * (kernel_size - 1)
         self.conv1 = weight_norm(nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation))
         self.conv2 = weight_norm(nn.Conv1d(out_channels, out_channels, kernel_size, dilation=dilation))
@@ -394,9 +395,18 @@ class TemporalBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be (N, {self.in_channels}, T), got shape {tuple(x.shape)}")
-        h = self.dropout(F.relu(self.conv1(F.pad(x, (self.causal_padding, 0)))))
-        h = self.dropout(F.relu(self.conv2(F.pad(h, (self.causal_padding, 0)))))
+        h = self.dropout(F.relu(self._causal(self.conv1, x)))
+        h = self.dropout(F.relu(self._causal(self.conv2, h)))
         return F.relu(h + (x if self.downsample is None else self.downsample(x)))
+
+    def _causal(self, conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+        length = x.shape[-1]
+        if self.dilation <= length:
+            return conv(F.pad(x, (self.causal_padding, 0)))
+        # A rate past the sequence: every tap but the last reads padding, for any rate >= T, so rate T
+        # gives the same output without d (K - 1) zeros of padding (as WaveNetBlock does).
+        padded = F.pad(x, (length * (conv.kernel_size[0] - 1), 0))
+        return F.conv1d(padded, conv.weight, conv.bias, dilation=length)
 
 
 class TCN(nn.Module):
@@ -413,8 +423,10 @@ class TCN(nn.Module):
         if isinstance(channels, str) or not isinstance(channels, Sequence) or not channels:
             raise TypeError(f"channels must be a non-empty sequence of integers, got {channels!r}")
         widths = [check_int(f"channels[{i}]", c) for i, c in enumerate(channels)]
-        kernel_size = check_int("kernel_size", kernel_size)
-        _check_probability("dropout", dropout)
+        if len(widths) > 48:  # dilation 2^(L - 1) times (K - 1) must stay a 64-bit integer for PyTorch
+            raise ValueError(f"channels must have at most 48 entries (blocks), got {len(widths)}")
+        kernel_size = check_int("kernel_size", kernel_size, 1, 2**14)
+        dropout = _check_probability("dropout", dropout)
         self.dilations = tuple(2**i for i in range(len(widths)))
         ins = [in_channels, *widths[:-1]]
         self.blocks = nn.Sequential(
