@@ -179,6 +179,19 @@ def _tensor_as_array(name: str, tensor: Any) -> np.ndarray:
     return tensor.numpy()
 
 
+MAX_ARRAY_VALUES = 2**25  # one array a public function allocates: 256 MB of float64
+
+
+def check_array_budget(what: str, count: int, limit: int = MAX_ARRAY_VALUES) -> None:
+    """Refuse, before allocating, an array of ``count`` values above ``limit`` (a clear ValueError,
+    not NumPy's MemoryError after a long wait). ``what`` names the arguments that set its size."""
+    if count > limit:
+        raise ValueError(
+            f"{what} would need an array of {count:,} values; the limit is {limit:,} "
+            f"(about {limit * 8 // 2**20} MB of float64)"
+        )
+
+
 def check_dilations(value: Any, name: str = "dilations") -> tuple[int, ...]:
     """A non-empty ordered sequence of integers >= 1 (a stack of layers' dilation rates).
 

@@ -196,7 +196,7 @@ def heatmap_image(grid: np.ndarray, title: str, caption: str = "", cell: int = 1
     check_str("caption", caption)
     cell = check_int("cell", cell, 1, 200)
     check_cmap("cmap", cmap)
-    _check_frames_bytes(1, grid.shape[1] * cell, grid.shape[0] * cell, "grid")
+    _check_frames_bytes(1, grid.shape[1] * cell, grid.shape[0] * cell, f"grid of shape {grid.shape} with cell={cell}")
     scale = grid.max() if grid.max() > 0 else 1.0
     # 64 discrete levels: plenty for the eye, and few enough colours for an exact GIF palette
     colours = (colormaps[cmap].resampled(64)(grid / scale)[..., :3] * 255).round().astype(np.uint8)
@@ -243,7 +243,7 @@ def fibonacci_growth_frames(n_layers: int = 6, size: int = 21, cell: int = 10) -
 
     rates = fibonacci(check_int("n_layers", n_layers, 1, 29))
     size, cell = check_int("size", size), check_int("cell", cell, 1, 200)
-    _check_frames_bytes(len(rates), size * cell, size * cell)
+    _check_frames_bytes(len(rates), size * cell, size * cell, f"size={size} with cell={cell}")
     return [
         heatmap_image(
             gradient_map(rates[:n], size).astype(np.float64), f"Fibonacci rates {rates[:n]}", _caption(rates[:n]), cell
@@ -252,13 +252,13 @@ def fibonacci_growth_frames(n_layers: int = 6, size: int = 21, cell: int = 10) -
     ]
 
 
-def _check_frames_bytes(frames: int, width: int, height: int, what: str = "size") -> None:
-    """Refuse, before drawing, pictures whose pixels would pass MAX_FRAMES_BYTES."""
+def _check_frames_bytes(frames: int, width: int, height: int, what: str) -> None:
+    """Refuse, before drawing, pictures whose pixels would pass MAX_FRAMES_BYTES (``what``: the arguments)."""
     total = frames * width * height * 3
     if total > MAX_FRAMES_BYTES:
         raise ValueError(
-            f"{what} and cell give {frames} picture(s) of {width} x {height} pixels, about {total / 2**20:,.0f} MB; "
-            f"they stop at {MAX_FRAMES_BYTES // 2**20} MB: use a smaller {what} or cell"
+            f"{what} gives {frames} picture(s) of {width} x {height} pixels, about {total / 2**20:,.0f} MB; "
+            f"they stop at {MAX_FRAMES_BYTES // 2**20} MB: use smaller values"
         )
 
 
@@ -270,7 +270,7 @@ def gridding_comparison_frames(
     if len(repeated) != len(fixed):
         raise ValueError(f"repeated and fixed must have equal depth, got {len(repeated)} and {len(fixed)} layers")
     size, cell = check_int("size", size), check_int("cell", cell, 1, 200)
-    _check_frames_bytes(2 * len(fixed), size * cell, size * cell)
+    _check_frames_bytes(2 * len(fixed), size * cell, size * cell, f"size={size} with cell={cell}")
     frames = []
     for n in range(1, len(fixed) + 1):
         panels = [

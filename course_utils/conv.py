@@ -12,13 +12,14 @@ so a kernel of ``K`` taps at dilation ``d`` spans ``(K - 1) * d + 1`` input samp
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import check_array, check_choice, check_int, check_int_tuple
+from ._checks import check_array, check_array_budget, check_choice, check_int, check_int_tuple
 
 __all__ = [
     "conv1d",
@@ -96,7 +97,9 @@ def dilate_kernel(w: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
     taps = w.shape[w.ndim - len(rates) :]
     if 0 in taps:
         raise ValueError(f"w must have at least one tap on every dilated axis, got w.shape={w.shape}")
-    out = np.zeros(lead + tuple((k - 1) * d + 1 for k, d in zip(taps, rates, strict=True)), dtype=w.dtype)
+    shape = lead + tuple((k - 1) * d + 1 for k, d in zip(taps, rates, strict=True))
+    check_array_budget(f"dilation={dilation!r} on w.shape={w.shape}", math.prod(shape))
+    out = np.zeros(shape, dtype=w.dtype)
     out[(Ellipsis, *(slice(None, None, d) for d in rates))] = w
     return out
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_array, check_dilations, check_int, check_str
+from ._checks import check_array, check_array_budget, check_dilations, check_int, check_str
 from .blocks import conv_bn_relu
 
 __all__ = [
@@ -95,6 +95,7 @@ def power_spectrum(kernel: Any, size: int = 64) -> np.ndarray:
     pixel (period 2, the checkerboard). A floor of ``1e-8`` keeps exact zeros finite.
     """
     size = check_int("size", size)
+    check_array_budget(f"size={size}", size * size)
     kernel = _real_array("kernel", kernel)
     if kernel.ndim != 2 or kernel.shape[0] > size or kernel.shape[1] > size:
         raise ValueError(f"kernel must be a 2D array no larger than size={size}, got shape {kernel.shape}")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._checks import check_bool, check_callable, check_float, check_int, check_sequence, check_str
+from ._checks import check_array_budget, check_bool, check_callable, check_float, check_int, check_sequence, check_str
 
 __all__ = ["delay_batch", "mean_iou", "squares_batch", "train"]
 
@@ -92,6 +92,7 @@ def delay_batch(
     delay = check_int("delay", delay, 0)
     if delay >= length:
         raise ValueError(f"delay must be shorter than the sequence, got delay={delay} for length={length}")
+    check_array_budget(f"n={n} x length={length}", n * length)
     rng = _check_rng(rng)
     x = rng.standard_normal((n, 1, length))
     y = np.zeros_like(x)

@@ -127,9 +127,9 @@ def effective_receptive_field(
     """
     n_samples = check_int("n_samples", n_samples)
     seed = check_int("seed", seed, 0)
-    total = np.zeros((check_int("size", size),) * 2)
+    total: np.ndarray | float = 0.0  # the first sample sets the shape (after the probe's own checks)
     for sample in range(n_samples):
-        total += np.abs(
+        total = total + np.abs(
             gradient_probe(
                 dilations,
                 size,

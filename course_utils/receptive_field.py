@@ -540,6 +540,6 @@ def valid_tap_fraction(size: int, rate: int, kernel_size: int = 3) -> float:
     rate = check_int("rate", rate)
     k = _check_odd_kernel(kernel_size)
     half = (k - 1) // 2
-    rows = np.arange(size)[:, None] + (np.arange(k)[None, :] - half) * rate
-    valid = ((rows >= 0) & (rows < size)).sum(axis=1)
-    return float((valid.mean() / k) ** 2)
+    # tap t of offset o = (t - half) rate lands inside for size - |o| of the rows (none once |o| >= size)
+    valid = sum(max(0, size - abs((t - half) * rate)) for t in range(k))
+    return float((valid / size / k) ** 2)
