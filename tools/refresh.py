@@ -1,11 +1,14 @@
 """Re-execute notebooks top to bottom in the project's environment and store their outputs.
 
-Usage: python tools/refresh.py [--remeasure] notebooks/*.ipynb
+Usage: python tools/refresh.py [--remeasure] [--timeout SECONDS] notebooks/*.ipynb
 
 Each notebook runs in a fresh kernel started from this interpreter (the .venv), from its own folder,
 so relative links such as ../anim/NAME.gif resolve as they do in JupyterLab. Execution counts
 come out as 1..n. The result is written to a temporary file beside the notebook and renamed over
-it only when the whole run succeeded: a failing refresh leaves the old notebook intact.
+it only when the whole run succeeded: a failing refresh leaves the old notebook intact. A cell
+that runs longer than ``--timeout`` seconds (default 600) fails the run. A notebook whose file
+changed while it ran (saved from JupyterLab) is left as saved, with one line saying so; a symlinked
+notebook stays a link and its target is written.
 
 Two refreshes in a row store the same bytes:
 - widget model ids (random in the kernel) are renumbered in order of appearance, the same way in
