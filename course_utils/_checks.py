@@ -188,7 +188,19 @@ def check_array_budget(what: str, count: int, limit: int = MAX_ARRAY_VALUES) -> 
     if count > limit:
         raise ValueError(
             f"{what} would need an array of {count:,} values; the limit is {limit:,} "
-            f"(about {limit * 8 // 2**20} MB of float64)"
+            f"(about {limit * 8 // 2**20:,} MB of float64)"
+        )
+
+
+MAX_WEIGHTS = 2**27  # one module's weights: 512 MB of float32
+
+
+def check_weights_budget(what: str, count: int, limit: int = MAX_WEIGHTS) -> None:
+    """Refuse, before PyTorch allocates them, a module of more than ``limit`` weights (a clear
+    ValueError naming the arguments, not the allocator's RuntimeError or a long wait)."""
+    if count > limit:
+        raise ValueError(
+            f"{what} would make about {count:,} weights; the limit is {limit:,} (512 MB of float32): use fewer channels"
         )
 
 

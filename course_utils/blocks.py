@@ -23,7 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_bool, check_callable, check_dilations, check_float, check_int
+from ._checks import (
+    check_array_budget,
+    check_bool,
+    check_callable,
+    check_dilations,
+    check_float,
+    check_int,
+    check_weights_budget,
+)
 from .receptive_field import receptive_field
 
 __all__ = [
@@ -58,6 +66,7 @@ class BatchNorm2d(nn.BatchNorm2d):
         dtype: Any = None,
     ):
         check_int("num_features", num_features)
+        check_weights_budget(f"num_features={num_features}", 4 * num_features)
         check_float("eps", eps, 0.0, min_open=True)
         if momentum is not None:
             check_float("momentum", momentum, 0.0, 1.0)
@@ -77,6 +86,10 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1, dila
     out_channels = check_int("out_channels", out_channels)
     kernel_size = check_int("kernel_size", kernel_size)
     dilation = check_int("dilation", dilation)
+    check_weights_budget(
+        f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size}",
+        in_channels * out_channels * kernel_size**2,
+    )
     padding = dilation * (kernel_size - 1) // 2
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False),
@@ -124,6 +137,11 @@ class ASPP(nn.Module):
         image_pooling = check_bool("image_pooling", image_pooling)
         if not 0.0 <= check_float("dropout", dropout) < 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        branches = len(self.rates) + 2
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels} and {len(self.rates)} rates",
+            branches * in_channels * out_channels * 9 + branches * out_channels**2,
+        )
         self.branches = nn.ModuleList(
             [conv_bn_relu(in_channels, out_channels, 1)]
             + [conv_bn_relu(in_channels, out_channels, 3, rate) for rate in self.rates]
@@ -159,6 +177,9 @@ class WaveNetBlock(nn.Module):
         self.channels = check_int("channels", channels)
         self.dilation = check_int("dilation", dilation)
         self.kernel_size = check_int("kernel_size", kernel_size)
+        check_weights_budget(
+            f"channels={channels}, kernel_size={kernel_size}", 2 * channels**2 * self.kernel_size + channels**2
+        )
         self.causal_padding = self.dilation * (self.kernel_size - 1)
         self.conv = nn.Conv1d(channels, 2 * channels, kernel_size, dilation=dilation)
         self.residual = nn.Conv1d(channels, channels, 1)
@@ -203,7 +224,15 @@ class WaveNet(nn.Module):
         # dilation 2^(n_layers - 1) times (k - 1) must stay a 64-bit integer for PyTorch
         n_layers = check_int("n_layers", n_layers, 1, 48)
         n_stacks = check_int("n_stacks", n_stacks)
+        if n_stacks * n_layers > MAX_BLOCKS:
+            raise ValueError(
+                f"n_stacks x n_layers must be at most {MAX_BLOCKS} blocks, got n_stacks={n_stacks}, n_layers={n_layers}"
+            )
         check_int("kernel_size", kernel_size, 1, 2**14)
+        check_weights_budget(
+            f"channels={channels}, kernel_size={kernel_size} and {n_stacks * n_layers} blocks",
+            n_stacks * n_layers * (2 * channels**2 * kernel_size + channels**2),
+        )
         self.dilations = tuple(2**i for _ in range(n_stacks) for i in range(n_layers))
         self.blocks = nn.ModuleList([WaveNetBlock(channels, d, kernel_size) for d in self.dilations])
         self.receptive_field = receptive_field([(kernel_size, 1, d) for d in self.dilations]).size
@@ -231,6 +260,7 @@ def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
     """
     check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
+    check_array_budget(f"channels={channels} x length={length}", channels * length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
@@ -257,7 +287,9 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
     ``blind_to_present`` counts the steps whose output ignores ``x[t]`` itself.
     """
     check_callable("module", module)
-    channels, length = check_int("channels", channels), check_int("length", length)
+    channels = check_int("channels", channels)
+    length = check_int("length", length, 1, MAX_PROBE_STEPS)  # one backward pass per time step
+    check_array_budget(f"channels={channels} x length={length}", channels * length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
@@ -270,6 +302,10 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
 
 
 # Chapter 7: the blocks of dilated backbones and sequence models ----------------------------------
+
+
+MAX_BLOCKS = 4096  # blocks of one WaveNet
+MAX_PROBE_STEPS = 4096  # time steps future_leaks back-propagates from, one at a time
 
 
 def _check_probability(name: str, value: Any) -> float:
@@ -306,6 +342,10 @@ class SeparableAtrousConv2d(nn.Module):
         kernel_size = check_int("kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd ('same' padding centres the kernel), got {kernel_size}")
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size}",
+            in_channels * kernel_size**2 + in_channels * out_channels,
+        )
         dilation = check_int("dilation", dilation)
         padding = dilation * (kernel_size - 1) // 2
         self.depthwise = nn.Conv2d(
@@ -343,6 +383,7 @@ class ContextModule(nn.Module):
             raise TypeError(f"rates must be a non-empty sequence of integers, got {rates!r}")
         self.rates = tuple(check_int(f"rates[{i}]", r) for i, r in enumerate(rates))
         identity_init = _check_bool("identity_init", identity_init)
+        check_weights_budget(f"channels={channels} and {len(self.rates)} rates", len(self.rates) * 9 * channels**2)
         layers: list[nn.Module] = []
         for rate in self.rates:
             layers += [nn.Conv2d(channels, channels, 3, padding=rate, dilation=rate), nn.ReLU()]
@@ -386,6 +427,10 @@ class TemporalBlock(nn.Module):
         kernel_size = check_int("kernel_size", kernel_size)
         self.dilation = check_int("dilation", dilation)
         dropout = _check_probability("dropout", dropout)
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size}",
+            (in_channels + out_channels + 1) * out_channels * kernel_size,
+        )
         self.causal_padding = self.dilation * (kernel_size - 1)
         self.conv1 = weight_norm(nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation))
         self.conv2 = weight_norm(nn.Conv1d(out_channels, out_channels, kernel_size, dilation=dilation))
@@ -451,6 +496,7 @@ def probe_receptive_field_2d(module: nn.Module, channels: int, size: int, *, see
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {module!r} ({type(module).__name__})")
     channels, size = check_int("channels", channels), check_int("size", size)
+    check_array_budget(f"channels={channels} x size={size} x size", channels * size * size)
     generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
     x = torch.randn(1, channels, size, size, dtype=torch.float64, generator=generator, requires_grad=True)
     try:

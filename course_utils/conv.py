@@ -202,6 +202,10 @@ def _prepare(
                 f"kernel larger than the padded input{where}: {k} taps at dilation {d} span {span} "
                 f"samples, but the input has {n} + padding {lo}+{hi} = {n + lo + hi}"
             )
+    padded = x.shape[0] * x.shape[1] * math.prod(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads, strict=True))
+    if padded > 2 * x.size:  # padding that multiplies the input: counted before it is allocated
+        # (untouched zero pages cost little, so the bound is the allocation itself: 2 GB of float64)
+        check_array_budget(f"padding={padding!r} on x.shape={x.shape}", padded, 2**28)
     if b is not None:
         b = _as_float_array("b", b, x.dtype)
         if single and b.ndim == 0:

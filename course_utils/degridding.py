@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_array, check_array_budget, check_dilations, check_int, check_str
+from ._checks import check_array, check_array_budget, check_dilations, check_int, check_str, check_weights_budget
 from .blocks import conv_bn_relu
 
 __all__ = [
@@ -176,6 +176,7 @@ def gridding_net(kind: str, width: int = 8, rate: int = 4, classes: int = 3) -> 
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     width, rate, classes = check_int("width", width), check_int("rate", rate, 2), check_int("classes", classes)
+    check_weights_budget(f"width={width}, classes={classes}", 9 * 16 * width * width + width * classes)
     unit_rate = 1 if kind == "dense" else rate
     layers: list[nn.Module] = [nn.Conv2d(1, width, 3, padding=1), nn.ReLU()]
     for _ in range(3):

@@ -125,7 +125,7 @@ def effective_receptive_field(
     effective receptive field is where that mean is substantial. Each sample draws new He-normal
     weights and a new standard-normal input from one seeded generator. Returns (size, size) float64.
     """
-    n_samples = check_int("n_samples", n_samples)
+    n_samples = check_int("n_samples", n_samples, 1, 4096)  # one probe each: thousands take minutes
     seed = check_int("seed", seed, 0)
     total: np.ndarray | float = 0.0  # the first sample sets the shape (after the probe's own checks)
     for sample in range(n_samples):

@@ -178,17 +178,17 @@ TABLE: dict[str, Entry | str] = {
     "anim.write_all": E(directory=(TMP / "anim", (None, 3, "")), _run=False),
     # backbones
     "backbones.ResidualUnit": E(
-        in_channels=(4, POSITIVE_INT),
-        out_channels=(8, POSITIVE_INT),
+        in_channels=(4, (*POSITIVE_INT, 10**9)),
+        out_channels=(8, (*POSITIVE_INT, 10**9)),
         stride=(D, POSITIVE_INT),
         dilation=(D, POSITIVE_INT),
         first_dilation=(D, (0, -1, 1.5, NAN, "3", True)),  # None is valid: the same as dilation
     ),
     "backbones.TinyResNet": E(
-        width=(2, POSITIVE_INT),
+        width=(2, (*POSITIVE_INT, 10**5)),
         output_stride=(D, (*POSITIVE_INT, 2, 12, 64)),
         multi_grid=(D, RATES),
-        in_channels=(D, POSITIVE_INT),
+        in_channels=(D, (*POSITIVE_INT, 10**9)),
     ),
     "backbones.measure_cost": E(
         model=(torch.nn.Conv2d(1, 2, 3), (None, "m", lambda x: x)),
@@ -196,7 +196,7 @@ TABLE: dict[str, Entry | str] = {
     ),
     # blocks
     "blocks.BatchNorm2d": E(
-        num_features=(3, POSITIVE_INT),
+        num_features=(3, (*POSITIVE_INT, 10**9)),
         eps=(D, POSITIVE_REAL),
         momentum=(D, (-0.1, 1.5, NAN, "x", True)),
         affine=(D, BOOL),
@@ -204,53 +204,57 @@ TABLE: dict[str, Entry | str] = {
         _skip={"device": "handed to PyTorch, which checks it", "dtype": "handed to PyTorch, which checks it"},
     ),
     "blocks.conv_bn_relu": E(
-        in_channels=(3, POSITIVE_INT),
-        out_channels=(4, POSITIVE_INT),
-        kernel_size=(3, POSITIVE_INT),
+        in_channels=(3, (*POSITIVE_INT, 10**9)),
+        out_channels=(4, (*POSITIVE_INT, 10**9)),
+        kernel_size=(3, (*POSITIVE_INT, 10**5)),
         dilation=(2, POSITIVE_INT),
     ),
     "blocks.ASPP": E(
-        in_channels=(4, POSITIVE_INT),
-        out_channels=(8, POSITIVE_INT),
+        in_channels=(4, (*POSITIVE_INT, 10**9)),
+        out_channels=(8, (*POSITIVE_INT, 10**6)),
         rates=((1, 2), RATES),
         image_pooling=(D, BOOL),
         dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
     ),
-    "blocks.WaveNetBlock": E(channels=(2, POSITIVE_INT), dilation=(2, POSITIVE_INT), kernel_size=(D, POSITIVE_INT)),
+    "blocks.WaveNetBlock": E(
+        channels=(2, (*POSITIVE_INT, 10**5)), dilation=(2, POSITIVE_INT), kernel_size=(D, POSITIVE_INT)
+    ),
     "blocks.WaveNet": E(
-        channels=(2, POSITIVE_INT),
+        channels=(2, (*POSITIVE_INT, 10**5)),
         n_layers=(3, (*POSITIVE_INT, 49)),
-        n_stacks=(D, POSITIVE_INT),
+        n_stacks=(D, (*POSITIVE_INT, 10**5)),
         kernel_size=(D, POSITIVE_INT),
     ),
     "blocks.probe_receptive_field": E(
-        module=(_wavenet(), CALLABLE), channels=(2, POSITIVE_INT), length=(12, POSITIVE_INT)
+        module=(_wavenet(), CALLABLE), channels=(2, (*POSITIVE_INT, 10**9)), length=(12, (*POSITIVE_INT, 10**9))
     ),
-    "blocks.future_leaks": E(module=(_wavenet(), CALLABLE), channels=(2, POSITIVE_INT), length=(6, POSITIVE_INT)),
+    "blocks.future_leaks": E(
+        module=(_wavenet(), CALLABLE), channels=(2, (*POSITIVE_INT, 10**9)), length=(6, (*POSITIVE_INT, 10**5))
+    ),
     "blocks.SeparableAtrousConv2d": E(
-        in_channels=(2, POSITIVE_INT),
-        out_channels=(3, POSITIVE_INT),
+        in_channels=(2, (*POSITIVE_INT, 10**9)),
+        out_channels=(3, (*POSITIVE_INT, 10**9)),
         kernel_size=(D, ODD_KERNEL),
         dilation=(D, POSITIVE_INT),
     ),
-    "blocks.ContextModule": E(channels=(2, POSITIVE_INT), rates=(D, RATES), identity_init=(D, BOOL)),
+    "blocks.ContextModule": E(channels=(2, (*POSITIVE_INT, 10**5)), rates=(D, RATES), identity_init=(D, BOOL)),
     "blocks.TemporalBlock": E(
-        in_channels=(2, POSITIVE_INT),
-        out_channels=(3, POSITIVE_INT),
-        kernel_size=(2, POSITIVE_INT),
+        in_channels=(2, (*POSITIVE_INT, 10**9)),
+        out_channels=(3, (*POSITIVE_INT, 10**9)),
+        kernel_size=(2, (*POSITIVE_INT, 10**9)),
         dilation=(2, POSITIVE_INT),
         dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
     ),
     "blocks.TCN": E(
-        in_channels=(2, POSITIVE_INT),
+        in_channels=(2, (*POSITIVE_INT, 10**9)),
         channels=((4, 4), (*RATES, [4] * 49)),
         kernel_size=(D, (*POSITIVE_INT, 2**14 + 1)),
         dropout=(D, (-0.1, 1.0, NAN, "x", None, True, np.True_)),
     ),
     "blocks.probe_receptive_field_2d": E(
         module=(_context_module(), (*CALLABLE, lambda x: x)),
-        channels=(2, (*POSITIVE_INT, 3)),
-        size=(9, POSITIVE_INT),
+        channels=(2, (*POSITIVE_INT, 3, 10**9)),
+        size=(9, (*POSITIVE_INT, 10**5)),
         seed=(D, NONNEG_INT),
     ),
     # conv
@@ -276,7 +280,7 @@ TABLE: dict[str, Entry | str] = {
         w=(W1, (*arrays((1, 3), (4, 3, 3), (4, 2, 0)),)),
         b=(np.ones(4), ("abc", RAGGED, np.ones(3), np.ones((4, 1)))),
         stride=(D, (*POSITIVE_INT, (1, 2))),
-        padding=(D, ("middle", -1, 1.5, None, True, (1, 2, 3))),
+        padding=(D, ("middle", -1, 1.5, None, True, (1, 2, 3), 10**9)),
         dilation=(D, POSITIVE_INT),
         method=(D, ("slow", None, 1)),
     ),
@@ -285,7 +289,7 @@ TABLE: dict[str, Entry | str] = {
         w=(W2, (*arrays((3, 3), (3, 3, 3, 3)),)),
         b=(np.ones(3), ("abc", RAGGED, np.ones(4))),
         stride=(D, (*POSITIVE_INT, (1, 2, 3))),
-        padding=(D, ("causal", -1, 1.5, None, True, (1, 2, 3))),
+        padding=(D, ("causal", -1, 1.5, None, True, (1, 2, 3), 10**5)),
         dilation=(D, (*POSITIVE_INT, (1, 0))),
         method=(D, ("slow", None)),
     ),
@@ -322,9 +326,9 @@ TABLE: dict[str, Entry | str] = {
     "degridding.SharedSeparableFilter": E(kernel_size=(3, ODD_KERNEL)),
     "degridding.gridding_net": E(
         kind=("dense", ("nope", "", None, 3)),
-        width=(2, POSITIVE_INT),
+        width=(2, (*POSITIVE_INT, 10**5)),
         rate=(D, (*POSITIVE_INT, 1)),
-        classes=(D, POSITIVE_INT),
+        classes=(D, (*POSITIVE_INT, 10**9)),
     ),
     "degridding.centre_gradient": E(
         model=(_gridding_net(), (None, "m", lambda x: x)),
@@ -384,7 +388,7 @@ TABLE: dict[str, Entry | str] = {
     # images
     "images.sample_photo": E(size=(16, (0, 7, -1, 1.5, NAN, "3", True, 10**6)), gray=(D, BOOL)),
     # plotting
-    "plotting.plot_dilated_kernels": E(kernel_size=(3, POSITIVE_INT), dilations=((1, 2), RATES)),
+    "plotting.plot_dilated_kernels": E(kernel_size=(3, (*POSITIVE_INT, 10**5)), dilations=((1, 2), RATES)),
     "plotting.show_images": E(
         images=([np.eye(3)], (None, [], "abc", [np.ones(3)], [RAGGED], [None], 3)),
         titles=(["a"], (None, "a", [1], ["a", "b"])),
@@ -434,7 +438,7 @@ TABLE: dict[str, Entry | str] = {
     "probe.effective_receptive_field": E(
         dilations=((1, 2), RATES),
         size=(7, (*POSITIVE_INT, 10**6)),
-        n_samples=(2, POSITIVE_INT),
+        n_samples=(2, (*POSITIVE_INT, 10**5)),
         kernel_size=(D, ODD_KERNEL),
         nonlinearity=(D, ("sigmoid", 1)),
         seed=(D, NONNEG_INT),

@@ -9,6 +9,7 @@ regression fails here instead of stalling or swapping the test run. Timings are 
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -259,3 +260,30 @@ def test_huge_sizes_are_refused_or_computed_without_allocating(call, message):
         return
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        ("blocks.conv_bn_relu(10**9, 4, 3)", r"in_channels=1000000000, out_channels=4, kernel_size=3 would make about"),
+        ("blocks.WaveNet(2, 3, n_stacks=10**5)", r"n_stacks x n_layers must be at most 4096 blocks"),
+        ("blocks.future_leaks(torch.nn.Identity(), 1, 10**5)", r"length must be <= 4096"),
+        ("backbones.TinyResNet(width=10**5)", r"width=100000, in_channels=3 would make about"),
+        ("conv.conv2d(np.ones((1, 1, 8, 8)), np.ones((1, 1, 3, 3)), padding=10**5)", r"padding=100000 on x.shape"),
+    ],
+)
+def test_huge_modules_and_paddings_are_refused_before_pytorch_or_numpy_allocates(build, message):
+    """Item 15: course errors, not PyTorch's allocator error nor NumPy's _ArrayMemoryError."""
+    out = bounded(
+        f"""
+        import numpy as np, torch
+        from course_utils import backbones, blocks, conv
+        try:
+            {build}
+        except ValueError as error:
+            print(error)
+        """,
+        memory=3 * GIB,
+        seconds=60,
+    )
+    assert re.search(message, out), out
