@@ -15,6 +15,10 @@ Three views of "which inputs reach one output":
 
 ``hdc(dilations)`` gives the verdict of the Hybrid Dilated Convolution criterion of Wang et al.
 (2018) with its parts, so that it can be compared with the exact hole count of ``holes``.
+
+Counts are exact: 64-bit while they fit, Python integers beyond (3-tap counts pass 64 bits at 40
+layers, their 2D products at 20), never a wrapped-around value. A stack whose field or work is
+past the limits below is refused up front with a ValueError that names the limit.
 """
 
 from __future__ import annotations
@@ -306,7 +310,7 @@ def holes(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
     """
     rates = check_dilations(dilations)
     k = _check_odd_kernel(kernel_size)
-    reached = _reached_bits(rates, k)
+    reached = _reached_bits(rates, k, "holes")
     radius = (_field_width(rates, k) - 1) // 2
     bits = np.unpackbits(
         np.frombuffer(reached.to_bytes((2 * radius + 8) // 8, "little"), dtype=np.uint8), bitorder="little"
@@ -314,18 +318,22 @@ def holes(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
     return np.flatnonzero(bits == 0) - radius
 
 
-def _reached_bits(rates: tuple[int, ...], k: int) -> int:
+def _reached_bits(rates: tuple[int, ...], k: int, what: str) -> int:
     """Bit ``h + u`` set when offset ``u`` is reached by at least one path (``h`` the half-width).
 
     A set of offsets that is a whole interval ``[-w, w]`` stays whole after a layer of rate
     ``d <= 2w + 1`` (its shifted copies touch), so runs of such layers cost nothing."""
-    _refuse_big_field(rates, k, "holes")
+    _refuse_big_field(rates, k, what)
     half = (k - 1) // 2
     steps, width = 0, 1
     for d in rates:  # word operations on the bits, if no layer could take the shortcut
         width += (k - 1) * d
         steps += k * (width // 64 + 1)
-    _refuse_slow(steps, np.int64, "holes")
+    if steps > MAX_INT64_STEPS:
+        raise ValueError(
+            f"dilations and kernel_size ask {what} for about {steps:,} word operations; "
+            f"the limit is {MAX_INT64_STEPS:,} (a few seconds): use fewer or smaller rates"
+        )
     width, bits, whole = 1, 1, True  # bit i: offset i - (width - 1) / 2
     for d in rates:
         if whole and d <= width:
@@ -344,7 +352,7 @@ def has_gridding(dilations: Sequence[int], kernel_size: int = 3) -> bool:
     """True when the stack leaves holes inside its receptive field (on an unbounded input)."""
     rates = check_dilations(dilations)
     k = _check_odd_kernel(kernel_size)
-    return _reached_bits(rates, k) != (1 << _field_width(rates, k)) - 1
+    return _reached_bits(rates, k, "has_gridding") != (1 << _field_width(rates, k)) - 1
 
 
 def hdc_max_distance(dilations: Sequence[int], kernel_size: int = 3) -> int:
