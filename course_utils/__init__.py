@@ -102,6 +102,8 @@ def max_abs_diff(a: Any, b: Any, decimals: int = 10) -> float:
     Two computations of the same sum in another order differ in the last bits (about 1e-16 relative
     in float64, 1e-7 in float32), and by how much depends on the BLAS and the CPU. Rounding keeps
     the printed check stable while any real difference still shows. Shapes must match exactly.
+    Integers beyond 2**53, which float64 would round, are subtracted exactly (``[10**17 + 3]`` and
+    ``[10**17]`` differ by 3.0); a masked array is refused (its hidden values would be compared).
     """
     import numpy as np
 
@@ -111,8 +113,26 @@ def max_abs_diff(a: Any, b: Any, decimals: int = 10) -> float:
     decimals = check_int("decimals", decimals, 0)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
-    diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
+    if not a.size:
+        diff = 0.0
+    elif (_beyond_float(a) or _beyond_float(b)) and np.isfinite(a).all() and np.isfinite(b).all():
+        # integers that float64 would round: subtract exactly (Fraction holds every int and float)
+        from fractions import Fraction
+
+        pairs = zip(a.ravel().tolist(), b.ravel().tolist(), strict=True)
+        diff = float(max(abs(Fraction(x) - Fraction(y)) for x, y in pairs))
+    else:
+        diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
     return round(diff, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _beyond_float(arr: Any) -> bool:
+    """Integers above 2**53 in size, which float64 would round before the subtraction."""
+    import numpy as np
+
+    if arr.dtype.kind not in "iu" or arr.dtype.itemsize <= 4:
+        return False
+    return bool(np.any(arr > 2**53)) or (arr.dtype.kind == "i" and bool(np.any(arr < -(2**53))))
 
 
 def _installed(name: str) -> bool:

@@ -135,7 +135,16 @@ def check_array(
     if value is None or isinstance(value, str | bytes):
         raise TypeError(f"{name} must be an array of numbers, got {_shown(value)}")
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+        value = _tensor_as_array(name, value)
+    if isinstance(value, np.ma.MaskedArray):  # np.asarray would drop the mask and use the hidden values
+        masked = int(np.ma.count_masked(value))
+        if masked:
+            raise TypeError(
+                f"{name} must be a plain array, got a masked array with {masked} masked "
+                f"entr{'y' if masked == 1 else 'ies'} (a mask is not honoured here: fill it first, "
+                f"e.g. {name}.filled(0))"
+            )
+        value = np.ma.getdata(value)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # a ragged list, an object that is not array-like
@@ -152,6 +161,47 @@ def check_array(
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must hold finite numbers (no NaN or inf), got {_shown(value)}")
     return arr
+
+
+def _tensor_as_array(name: str, tensor: Any) -> np.ndarray:
+    """A torch tensor's values as an ndarray, or a course error for the kinds NumPy cannot hold."""
+    import torch
+
+    if tensor.layout != torch.strided:
+        raise TypeError(f"{name} must be a dense tensor, got a tensor with layout {tensor.layout} (use .to_dense())")
+    if tensor.device.type == "meta":
+        raise TypeError(f"{name} must hold values, got a tensor on the 'meta' device (a shape without data)")
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:  # NumPy has no bfloat16; float32 holds every bfloat16 exactly
+        tensor = tensor.float()
+    if tensor.dtype.is_complex:
+        raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {tensor.dtype}")
+    return tensor.numpy()
+
+
+MAX_ARRAY_VALUES = 2**25  # one array a public function allocates: 256 MB of float64
+
+
+def check_array_budget(what: str, count: int, limit: int = MAX_ARRAY_VALUES) -> None:
+    """Refuse, before allocating, an array of ``count`` values above ``limit`` (a clear ValueError,
+    not NumPy's MemoryError after a long wait). ``what`` names the arguments that set its size."""
+    if count > limit:
+        raise ValueError(
+            f"{what} would need an array of {count:,} values; the limit is {limit:,} "
+            f"(about {limit * 8 // 2**20:,} MB of float64)"
+        )
+
+
+MAX_WEIGHTS = 2**27  # one module's weights: 512 MB of float32
+
+
+def check_weights_budget(what: str, count: int, limit: int = MAX_WEIGHTS) -> None:
+    """Refuse, before PyTorch allocates them, a module of more than ``limit`` weights (a clear
+    ValueError naming the arguments, not the allocator's RuntimeError or a long wait)."""
+    if count > limit:
+        raise ValueError(
+            f"{what} would make about {count:,} weights; the limit is {limit:,} (512 MB of float32): use fewer channels"
+        )
 
 
 def check_dilations(value: Any, name: str = "dilations") -> tuple[int, ...]:

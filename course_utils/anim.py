@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 WHITE = (255, 255, 255)
+MAX_FRAMES_BYTES = 256 * 2**20  # RGB pixels of one call's frames, counted before drawing
 GRID = (150, 150, 150)
 TEXT = (20, 20, 20)
 INPUT = (198, 219, 239)
@@ -143,6 +144,13 @@ def slide_frames(config: SlideConfig, cell: int = 24) -> tuple[list[SlideFrame],
     cell = check_int("cell", cell, 4, 200)
     geometry = _geometry(config, cell)
     padded = config.input_size + 2 * config.padding
+    frames_bytes = config.output_size**2 * geometry.width * geometry.height * 3  # counted before drawing
+    if frames_bytes > MAX_FRAMES_BYTES:
+        raise ValueError(
+            f"config (input_size={config.input_size}) with cell={cell} gives {config.output_size**2} frames of "
+            f"{geometry.width} x {geometry.height} pixels, about {frames_bytes / 2**20:,.0f} MB; slide_frames "
+            f"stops at {MAX_FRAMES_BYTES // 2**20} MB: use a smaller input_size or cell"
+        )
     span = effective_kernel_size(config.kernel_size, config.dilation)
     n_out = config.output_size
     font = _font()
@@ -188,6 +196,7 @@ def heatmap_image(grid: np.ndarray, title: str, caption: str = "", cell: int = 1
     check_str("caption", caption)
     cell = check_int("cell", cell, 1, 200)
     check_cmap("cmap", cmap)
+    _check_frames_bytes(1, grid.shape[1] * cell, grid.shape[0] * cell, f"grid of shape {grid.shape} with cell={cell}")
     scale = grid.max() if grid.max() > 0 else 1.0
     # 64 discrete levels: plenty for the eye, and few enough colours for an exact GIF palette
     colours = (colormaps[cmap].resampled(64)(grid / scale)[..., :3] * 255).round().astype(np.uint8)
@@ -227,15 +236,30 @@ def _caption(rates: Sequence[int]) -> str:
 
 
 def fibonacci_growth_frames(n_layers: int = 6, size: int = 21, cell: int = 10) -> list[object]:
-    """Jonas1312's Fibonacci animation: rates added one layer at a time, analytic maps (size x size)."""
+    """Jonas1312's Fibonacci animation: rates added one layer at a time, analytic maps (size x size).
+
+    At most 29 layers: the 30th Fibonacci rate takes the receptive field past ``MAX_FIELD``."""
     from .sequences import fibonacci
 
-    rates = fibonacci(check_int("n_layers", n_layers, 1, 40))
+    rates = fibonacci(check_int("n_layers", n_layers, 1, 29))
     size, cell = check_int("size", size), check_int("cell", cell, 1, 200)
+    _check_frames_bytes(len(rates), size * cell, size * cell, f"size={size} with cell={cell}")
     return [
-        heatmap_image(gradient_map(rates[:n], size), f"Fibonacci rates {rates[:n]}", _caption(rates[:n]), cell)
+        heatmap_image(
+            gradient_map(rates[:n], size).astype(np.float64), f"Fibonacci rates {rates[:n]}", _caption(rates[:n]), cell
+        )
         for n in range(1, len(rates) + 1)
     ]
+
+
+def _check_frames_bytes(frames: int, width: int, height: int, what: str) -> None:
+    """Refuse, before drawing, pictures whose pixels would pass MAX_FRAMES_BYTES (``what``: the arguments)."""
+    total = frames * width * height * 3
+    if total > MAX_FRAMES_BYTES:
+        raise ValueError(
+            f"{what} gives {frames} picture(s) of {width} x {height} pixels, about {total / 2**20:,.0f} MB; "
+            f"they stop at {MAX_FRAMES_BYTES // 2**20} MB: use smaller values"
+        )
 
 
 def gridding_comparison_frames(
@@ -246,10 +270,13 @@ def gridding_comparison_frames(
     if len(repeated) != len(fixed):
         raise ValueError(f"repeated and fixed must have equal depth, got {len(repeated)} and {len(fixed)} layers")
     size, cell = check_int("size", size), check_int("cell", cell, 1, 200)
+    _check_frames_bytes(2 * len(fixed), size * cell, size * cell, f"size={size} with cell={cell}")
     frames = []
     for n in range(1, len(fixed) + 1):
         panels = [
-            heatmap_image(gradient_map(rates[:n], size), f"rates {list(rates[:n])}", _caption(rates[:n]), cell)
+            heatmap_image(
+                gradient_map(rates[:n], size).astype(np.float64), f"rates {list(rates[:n])}", _caption(rates[:n]), cell
+            )
             for rates in (repeated, fixed)
         ]
         frames.append(_side_by_side(panels))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_int
+from ._checks import check_int, check_weights_budget
 from .blocks import BatchNorm2d
 
 __all__ = ["Cost", "ResidualUnit", "TinyResNet", "measure_cost"]
@@ -48,6 +48,10 @@ class ResidualUnit(nn.Module):
         in_channels, out_channels = check_int("in_channels", in_channels), check_int("out_channels", out_channels)
         self.stride, self.dilation = check_int("stride", stride), check_int("dilation", dilation)
         first = self.dilation if first_dilation is None else check_int("first_dilation", first_dilation)
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels}",
+            9 * out_channels * (in_channels + out_channels) + in_channels * out_channels,
+        )
         self.first_dilation = first
         d = self.dilation
         self.body = nn.Sequential(
@@ -91,6 +95,7 @@ class TinyResNet(nn.Module):
             raise TypeError(f"multi_grid must be a non-empty sequence of integers, got {multi_grid!r}")
         self.multi_grid = tuple(check_int(f"multi_grid[{i}]", g) for i, g in enumerate(multi_grid))
         in_channels = check_int("in_channels", in_channels)
+        check_weights_budget(f"width={width}, in_channels={in_channels}", 9 * 64 * (width + in_channels) ** 2)
         widths = [width, width, 2 * width, 4 * width, 8 * width]
         self.plan: list[tuple[str, int, int, int]] = []
         current, rate = 1, 1

@@ -14,14 +14,24 @@ block pads both sides, so its residual sum fails on shapes. These are the design
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_bool, check_callable, check_dilations, check_float, check_int
+from ._checks import (
+    check_array_budget,
+    check_bool,
+    check_callable,
+    check_dilations,
+    check_float,
+    check_int,
+    check_weights_budget,
+)
 from .receptive_field import receptive_field
 
 __all__ = [
@@ -56,6 +66,7 @@ class BatchNorm2d(nn.BatchNorm2d):
         dtype: Any = None,
     ):
         check_int("num_features", num_features)
+        check_weights_budget(f"num_features={num_features}", 4 * num_features)
         check_float("eps", eps, 0.0, min_open=True)
         if momentum is not None:
             check_float("momentum", momentum, 0.0, 1.0)
@@ -75,6 +86,10 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1, dila
     out_channels = check_int("out_channels", out_channels)
     kernel_size = check_int("kernel_size", kernel_size)
     dilation = check_int("dilation", dilation)
+    check_weights_budget(
+        f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size}",
+        in_channels * out_channels * kernel_size**2,
+    )
     padding = dilation * (kernel_size - 1) // 2
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False),
@@ -122,6 +137,11 @@ class ASPP(nn.Module):
         image_pooling = check_bool("image_pooling", image_pooling)
         if not 0.0 <= check_float("dropout", dropout) < 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        branches = len(self.rates) + 2
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels} and {len(self.rates)} rates",
+            branches * in_channels * out_channels * 9 + branches * out_channels**2,
+        )
         self.branches = nn.ModuleList(
             [conv_bn_relu(in_channels, out_channels, 1)]
             + [conv_bn_relu(in_channels, out_channels, 3, rate) for rate in self.rates]
@@ -157,6 +177,9 @@ class WaveNetBlock(nn.Module):
         self.channels = check_int("channels", channels)
         self.dilation = check_int("dilation", dilation)
         self.kernel_size = check_int("kernel_size", kernel_size)
+        check_weights_budget(
+            f"channels={channels}, kernel_size={kernel_size}", 2 * channels**2 * self.kernel_size + channels**2
+        )
         self.causal_padding = self.dilation * (self.kernel_size - 1)
         self.conv = nn.Conv1d(channels, 2 * channels, kernel_size, dilation=dilation)
         self.residual = nn.Conv1d(channels, channels, 1)
@@ -201,7 +224,15 @@ class WaveNet(nn.Module):
         # dilation 2^(n_layers - 1) times (k - 1) must stay a 64-bit integer for PyTorch
         n_layers = check_int("n_layers", n_layers, 1, 48)
         n_stacks = check_int("n_stacks", n_stacks)
+        if n_stacks * n_layers > MAX_BLOCKS:
+            raise ValueError(
+                f"n_stacks x n_layers must be at most {MAX_BLOCKS} blocks, got n_stacks={n_stacks}, n_layers={n_layers}"
+            )
         check_int("kernel_size", kernel_size, 1, 2**14)
+        check_weights_budget(
+            f"channels={channels}, kernel_size={kernel_size} and {n_stacks * n_layers} blocks",
+            n_stacks * n_layers * (2 * channels**2 * kernel_size + channels**2),
+        )
         self.dilations = tuple(2**i for _ in range(n_stacks) for i in range(n_layers))
         self.blocks = nn.ModuleList([WaveNetBlock(channels, d, kernel_size) for d in self.dilations])
         self.receptive_field = receptive_field([(kernel_size, 1, d) for d in self.dilations]).size
@@ -229,6 +260,7 @@ def probe_receptive_field(module: nn.Module, channels: int, length: int) -> int:
     """
     check_callable("module", module)
     channels, length = check_int("channels", channels), check_int("length", length)
+    check_array_budget(f"channels={channels} x length={length}", channels * length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
@@ -255,7 +287,9 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
     ``blind_to_present`` counts the steps whose output ignores ``x[t]`` itself.
     """
     check_callable("module", module)
-    channels, length = check_int("channels", channels), check_int("length", length)
+    channels = check_int("channels", channels)
+    length = check_int("length", length, 1, MAX_PROBE_STEPS)  # one backward pass per time step
+    check_array_budget(f"channels={channels} x length={length}", channels * length)
     x = torch.randn(1, channels, length, dtype=torch.float64, requires_grad=True)
     output = (module.double() if isinstance(module, nn.Module) else module)(x)
     output = output[0] if isinstance(output, tuple) else output
@@ -270,18 +304,21 @@ def future_leaks(module: Callable[[torch.Tensor], Any], channels: int, length: i
 # Chapter 7: the blocks of dilated backbones and sequence models ----------------------------------
 
 
+MAX_BLOCKS = 4096  # blocks of one WaveNet
+MAX_PROBE_STEPS = 4096  # time steps future_leaks back-propagates from, one at a time
+
+
 def _check_probability(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A number in [0, 1) (a NumPy float such as ``np.float32(0.2)`` too, as in ``ASPP``)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
-    if not 0.0 <= value < 1.0:
+    if not 0.0 <= float(value) < 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
     return float(value)
 
 
 def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+    return check_bool(name, value)  # True/False or a NumPy bool (np.True_), as everywhere else
 
 
 class SeparableAtrousConv2d(nn.Module):
@@ -305,6 +342,10 @@ class SeparableAtrousConv2d(nn.Module):
         kernel_size = check_int("kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd ('same' padding centres the kernel), got {kernel_size}")
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size}",
+            in_channels * kernel_size**2 + in_channels * out_channels,
+        )
         dilation = check_int("dilation", dilation)
         padding = dilation * (kernel_size - 1) // 2
         self.depthwise = nn.Conv2d(
@@ -341,7 +382,8 @@ class ContextModule(nn.Module):
         if isinstance(rates, str) or not isinstance(rates, Sequence) or not rates:
             raise TypeError(f"rates must be a non-empty sequence of integers, got {rates!r}")
         self.rates = tuple(check_int(f"rates[{i}]", r) for i, r in enumerate(rates))
-        _check_bool("identity_init", identity_init)
+        identity_init = _check_bool("identity_init", identity_init)
+        check_weights_budget(f"channels={channels} and {len(self.rates)} rates", len(self.rates) * 9 * channels**2)
         layers: list[nn.Module] = []
         for rate in self.rates:
             layers += [nn.Conv2d(channels, channels, 3, padding=rate, dilation=rate), nn.ReLU()]
@@ -387,7 +429,11 @@ class TemporalBlock(nn.Module):
         out_channels = check_int("out_channels", out_channels)
         kernel_size = check_int("kernel_size", kernel_size)
         self.dilation = check_int("dilation", dilation)
-        _check_probability("dropout", dropout)
+        dropout = _check_probability("dropout", dropout)
+        check_weights_budget(
+            f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size}",
+            (in_channels + out_channels + 1) * out_channels * kernel_size,
+        )
         self.causal_padding = self.dilation * (kernel_size - 1)
         self.conv1 = weight_norm(nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation))
         self.conv2 = weight_norm(nn.Conv1d(out_channels, out_channels, kernel_size, dilation=dilation))
@@ -397,9 +443,18 @@ class TemporalBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be (N, {self.in_channels}, T), got shape {tuple(x.shape)}")
-        h = self.dropout(F.relu(self.conv1(F.pad(x, (self.causal_padding, 0)))))
-        h = self.dropout(F.relu(self.conv2(F.pad(h, (self.causal_padding, 0)))))
+        h = self.dropout(F.relu(self._causal(self.conv1, x)))
+        h = self.dropout(F.relu(self._causal(self.conv2, h)))
         return F.relu(h + (x if self.downsample is None else self.downsample(x)))
+
+    def _causal(self, conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+        length = x.shape[-1]
+        if self.dilation <= length:
+            return conv(F.pad(x, (self.causal_padding, 0)))
+        # A rate past the sequence: every tap but the last reads padding, for any rate >= T, so rate T
+        # gives the same output without d (K - 1) zeros of padding (as WaveNetBlock does).
+        padded = F.pad(x, (length * (conv.kernel_size[0] - 1), 0))
+        return F.conv1d(padded, conv.weight, conv.bias, dilation=length)
 
 
 class TCN(nn.Module):
@@ -419,8 +474,10 @@ class TCN(nn.Module):
         if isinstance(channels, str) or not isinstance(channels, Sequence) or not channels:
             raise TypeError(f"channels must be a non-empty sequence of integers, got {channels!r}")
         widths = [check_int(f"channels[{i}]", c) for i, c in enumerate(channels)]
-        kernel_size = check_int("kernel_size", kernel_size)
-        _check_probability("dropout", dropout)
+        if len(widths) > 48:  # dilation 2^(L - 1) times (K - 1) must stay a 64-bit integer for PyTorch
+            raise ValueError(f"channels must have at most 48 entries (blocks), got {len(widths)}")
+        kernel_size = check_int("kernel_size", kernel_size, 1, 2**14)
+        dropout = _check_probability("dropout", dropout)
         self.dilations = tuple(2**i for i in range(len(widths)))
         ins = [in_channels, *widths[:-1]]
         self.blocks = nn.Sequential(
@@ -445,6 +502,7 @@ def probe_receptive_field_2d(module: nn.Module, channels: int, size: int, *, see
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {module!r} ({type(module).__name__})")
     channels, size = check_int("channels", channels), check_int("size", size)
+    check_array_budget(f"channels={channels} x size={size} x size", channels * size * size)
     generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
     x = torch.randn(1, channels, size, size, dtype=torch.float64, generator=generator, requires_grad=True)
     try:

@@ -12,13 +12,14 @@ so a kernel of ``K`` taps at dilation ``d`` spans ``(K - 1) * d + 1`` input samp
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import check_array, check_choice, check_int, check_int_tuple
+from ._checks import check_array, check_array_budget, check_choice, check_int, check_int_tuple
 
 __all__ = [
     "conv1d",
@@ -96,7 +97,9 @@ def dilate_kernel(w: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
     taps = w.shape[w.ndim - len(rates) :]
     if 0 in taps:
         raise ValueError(f"w must have at least one tap on every dilated axis, got w.shape={w.shape}")
-    out = np.zeros(lead + tuple((k - 1) * d + 1 for k, d in zip(taps, rates, strict=True)), dtype=w.dtype)
+    shape = lead + tuple((k - 1) * d + 1 for k, d in zip(taps, rates, strict=True))
+    check_array_budget(f"dilation={dilation!r} on w.shape={w.shape}", math.prod(shape))
+    out = np.zeros(shape, dtype=w.dtype)
     out[(Ellipsis, *(slice(None, None, d) for d in rates))] = w
     return out
 
@@ -199,6 +202,10 @@ def _prepare(
                 f"kernel larger than the padded input{where}: {k} taps at dilation {d} span {span} "
                 f"samples, but the input has {n} + padding {lo}+{hi} = {n + lo + hi}"
             )
+    padded = x.shape[0] * x.shape[1] * math.prod(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads, strict=True))
+    if padded > 2 * x.size:  # padding that multiplies the input: counted before it is allocated
+        # (untouched zero pages cost little, so the bound is the allocation itself: 2 GB of float64)
+        check_array_budget(f"padding={padding!r} on x.shape={x.shape}", padded, 2**28)
     if b is not None:
         b = _as_float_array("b", b, x.dtype)
         if single and b.ndim == 0:
@@ -477,7 +484,9 @@ def polyphase_conv2d(x: Any, w: Any, b: Any = None, *, padding: int | tuple | st
     and the ``d**2`` sub-grids never exchange information (Yu & Koltun 2016). TensorFlow documents
     the same computation as ``tf.nn.with_space_to_batch``, ``batch_to_space(op(space_to_batch(x)))``.
     Steps: pad as ``conv2d`` would, pad the end up to a multiple of ``d``, ``space_to_batch``, one
-    dense valid convolution, ``batch_to_space``, crop.
+    dense valid convolution, ``batch_to_space``, crop. Only the sub-grids that hold an output pixel
+    are formed, and only the rows and columns that reach one: at a rate far above the image size
+    almost every sub-grid is padding alone, and the padded image is never built.
     Equals ``conv2d(x, w, b, padding=padding, dilation=dilation)`` (stride 1; a single int rate).
     """
     d = check_int("dilation", dilation)
@@ -487,19 +496,45 @@ def polyphase_conv2d(x: Any, w: Any, b: Any = None, *, padding: int | tuple | st
         raise ValueError(f"x must be (N, C, H, W) and w (O, C, kh, kw), got shapes {x.shape} and {w.shape}")
     kernel = (int(w.shape[2]), int(w.shape[3]))
     pads = resolve_padding(padding, kernel, (1, 1), (d, d))
-    xp = np.pad(x, ((0, 0), (0, 0), *pads))
-    out_h, out_w = (xp.shape[2 + i] - (kernel[i] - 1) * d for i in range(2))
+    padded = tuple(x.shape[2 + i] + pads[i][0] + pads[i][1] for i in range(2))
+    out_h, out_w = (padded[i] - (kernel[i] - 1) * d for i in range(2))
     if x.size == 0 or w.size == 0:
         raise ValueError(f"x and w must not be empty, got shapes x {x.shape} and w {w.shape}")
     if out_h < 1 or out_w < 1:
         raise ValueError(
-            f"x, padded to {xp.shape[2:]}, is smaller than the dilated kernel (span "
+            f"x, padded to {padded}, is smaller than the dilated kernel (span "
             f"{(kernel[0] - 1) * d + 1} x {(kernel[1] - 1) * d + 1} at dilation={d})"
         )
-    extra = [(-size) % d for size in xp.shape[2:]]
-    xp = np.pad(xp, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
-    dense = conv2d(space_to_batch(xp, d), w, b)  # each sub-grid: an ordinary dilation-1 convolution
-    return batch_to_space(dense, d)[:, :, :out_h, :out_w]
+    phases = (min(d, out_h), min(d, out_w))  # sub-grids (a, b) with a < out_h, b < out_w hold outputs
+    per_phase = (-(-out_h // d), -(-out_w // d))  # output rows (columns) of one sub-grid, at most
+    reach = [per_phase[i] + kernel[i] - 1 for i in range(2)]  # its input rows (columns)
+    cost = x.shape[0] * x.shape[1] * phases[0] * phases[1] * reach[0] * reach[1]
+    if cost > MAX_POLYPHASE_VALUES:
+        raise ValueError(
+            f"x and dilation={d} need sub-grids of {cost:,} values; polyphase_conv2d stops at "
+            f"{MAX_POLYPHASE_VALUES:,} (about 256 MB) to stay within memory"
+        )
+    # Row i of sub-grid a is row a + d i of the padded image, that is row a + d i - top of x.
+    index, inside = [], []
+    for axis in range(2):
+        rows = np.array(
+            [[a + d * i - pads[axis][0] for i in range(reach[axis])] for a in range(phases[axis])], dtype=object
+        )
+        ok = (rows >= 0) & (rows < x.shape[2 + axis])
+        index.append(np.where(ok, rows, 0).astype(np.int64))
+        inside.append(ok.astype(bool))
+    grids = x[:, :, index[0][:, None, :, None], index[1][None, :, None, :]]  # (N, C, pa, pb, rows, cols)
+    grids = np.where(inside[0][:, None, :, None] & inside[1][None, :, None, :], grids, x.dtype.type(0))
+    n, c = x.shape[:2]
+    batch = np.ascontiguousarray(grids.transpose(2, 3, 0, 1, 4, 5)).reshape(-1, c, reach[0], reach[1])
+    dense = conv2d(batch, w, b)  # each sub-grid: an ordinary dilation-1 convolution
+    o = dense.shape[1]
+    dense = dense.reshape(phases[0], phases[1], n, o, per_phase[0], per_phase[1]).transpose(2, 3, 4, 0, 5, 1)
+    out = dense.reshape(n, o, per_phase[0] * phases[0], per_phase[1] * phases[1])  # row i d + a
+    return np.ascontiguousarray(out[:, :, :out_h, :out_w])
+
+
+MAX_POLYPHASE_VALUES = 2**25
 
 
 __all__ += ["batch_to_space", "polyphase_conv2d", "space_to_batch"]

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_array, check_dilations, check_int, check_str
+from ._checks import check_array, check_array_budget, check_dilations, check_int, check_str, check_weights_budget
 from .blocks import conv_bn_relu
 
 __all__ = [
@@ -98,6 +98,7 @@ def power_spectrum(kernel: Any, size: int = 64) -> np.ndarray:
     pixel (period 2, the checkerboard). A floor of ``1e-8`` keeps exact zeros finite.
     """
     size = check_int("size", size)
+    check_array_budget(f"size={size}", size * size)
     kernel = _real_array("kernel", kernel)
     if kernel.ndim != 2 or kernel.shape[0] > size or kernel.shape[1] > size:
         raise ValueError(f"kernel must be a 2D array no larger than size={size}, got shape {kernel.shape}")
@@ -178,6 +179,7 @@ def gridding_net(kind: str, width: int = 8, rate: int = 4, classes: int = 3) -> 
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     width, rate, classes = check_int("width", width), check_int("rate", rate, 2), check_int("classes", classes)
+    check_weights_budget(f"width={width}, classes={classes}", 9 * 16 * width * width + width * classes)
     unit_rate = 1 if kind == "dense" else rate
     layers: list[nn.Module] = [nn.Conv2d(1, width, 3, padding=1), nn.ReLU()]
     for _ in range(3):

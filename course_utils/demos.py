@@ -16,11 +16,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._checks import check_bool, check_callable, check_float, check_int, check_sequence, check_str
+from ._checks import check_array_budget, check_bool, check_callable, check_float, check_int, check_sequence, check_str
 
 __all__ = ["delay_batch", "mean_iou", "squares_batch", "train"]
 
 SMALL, LARGE = (4, 6), (10, 13)  # side lengths (inclusive) of the two classes of squares
+MAX_PIXELS = 2**24  # n x size x size of one squares_batch
 
 
 def _check_rng(rng: object) -> np.random.Generator:
@@ -43,22 +44,44 @@ def squares_batch(
     n = check_int("n", n)
     size = check_int("size", size, LARGE[1] + SMALL[1] + 2)
     noise = check_float("noise", noise, 0.0)
+    if n * size * size > MAX_PIXELS:  # 16 bytes a pixel (image and label), counted before allocating
+        raise ValueError(
+            f"n x size x size must be at most {MAX_PIXELS:,} pixels (about 270 MB), got n={n}, size={size}"
+        )
     rng = _check_rng(rng)
     images = rng.normal(0.0, noise, (n, 1, size, size))
     labels = np.zeros((n, size, size), dtype=np.int64)
     for i in range(n):
-        occupied = np.zeros((size, size), dtype=bool)
-        for label, (low, high) in ((2, LARGE), (1, SMALL)):
-            while True:
-                side = int(rng.integers(low, high + 1))
-                top, left = (int(v) for v in rng.integers(0, size - side + 1, 2))
-                box = (slice(max(top - 1, 0), top + side + 1), slice(max(left - 1, 0), left + side + 1))
-                if not occupied[box].any():  # a one-pixel gap keeps the squares apart
+        while True:  # a large square in the middle of a small image can leave no room: draw both again
+            occupied, placed = np.zeros((size, size), dtype=bool), []
+            for label, (low, high) in ((2, LARGE), (1, SMALL)):
+                if not _room_for(occupied, low):
                     break
-            occupied[top : top + side, left : left + side] = True
+                while True:
+                    side = int(rng.integers(low, high + 1))
+                    top, left = (int(v) for v in rng.integers(0, size - side + 1, 2))
+                    box = (slice(max(top - 1, 0), top + side + 1), slice(max(left - 1, 0), left + side + 1))
+                    if not occupied[box].any():  # a one-pixel gap keeps the squares apart
+                        break
+                occupied[top : top + side, left : left + side] = True
+                placed.append((label, top, left, side))
+            else:
+                break
+        for label, top, left, side in placed:
             labels[i, top : top + side, left : left + side] = label
             images[i, 0, top : top + side, left : left + side] += 1.0
     return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+def _room_for(occupied: np.ndarray, side: int) -> bool:
+    """Whether a ``side x side`` square with its one-pixel gap fits somewhere free of ``occupied``."""
+    size = occupied.shape[0]
+    total = np.zeros((size + 1, size + 1), dtype=np.int64)
+    total[1:, 1:] = occupied.cumsum(0).cumsum(1)
+    starts = np.arange(size - side + 1)
+    low, high = np.maximum(starts - 1, 0), np.minimum(starts + side + 1, size)
+    inside = total[high][:, high] - total[low][:, high] - total[high][:, low] + total[low][:, low]
+    return bool((inside == 0).any())
 
 
 def delay_batch(
@@ -69,6 +92,7 @@ def delay_batch(
     delay = check_int("delay", delay, 0)
     if delay >= length:
         raise ValueError(f"delay must be shorter than the sequence, got delay={delay} for length={length}")
+    check_array_budget(f"n={n} x length={length}", n * length)
     rng = _check_rng(rng)
     x = rng.standard_normal((n, 1, length))
     y = np.zeros_like(x)

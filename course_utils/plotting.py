@@ -35,6 +35,10 @@ def plot_dilated_kernels(kernel_size: int = 3, dilations: Sequence[int] = (1, 2,
     k = check_int("kernel_size", kernel_size)
     rates = list(check_dilations(dilations))
     biggest = effective_kernel_size(k, max(rates))
+    if biggest > 257:  # beyond that a cell is smaller than a pixel of the figure
+        raise ValueError(
+            f"kernel_size={k} with dilations up to {max(rates)} spans {biggest} cells; the drawing stops at 257"
+        )
     fig, axes = plt.subplots(1, len(rates), figsize=(3.0 * len(rates), 3.3), squeeze=False)
     for ax, d in zip(axes[0], rates, strict=True):
         taps = dilate_kernel(np.ones((k, k)), d)

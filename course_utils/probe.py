@@ -24,6 +24,7 @@ __all__ = ["build_stack", "effective_receptive_field", "gradient_probe"]
 Weights = Literal["ones", "random"]
 Nonlinearity = Literal["relu", "tanh"] | None
 _NONLINEARITIES = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+MAX_PROBE_BYTES = 512 * 2**20
 
 
 def build_stack(
@@ -87,8 +88,18 @@ def gradient_probe(
             f"nonlinearity={nonlinearity!r} with input='zeros' gives a zero gradient everywhere "
             "(a ReLU is flat at 0); use input='random'"
         )
+    # A rate of at least ``size`` leaves only the centre tap inside the image, whatever the rate, so
+    # rate ``size`` gives the same gradient with far less padding (the same weights are drawn).
+    rates = tuple(min(d, size) for d in check_dilations(dilations))
+    k = check_int("kernel_size", kernel_size)
+    cost = sum(16 * (size + (k - 1) * d) ** 2 for d in rates)  # padded float64 maps, kept for backward
+    if cost > MAX_PROBE_BYTES:
+        raise ValueError(
+            f"size={size}, kernel_size={k} and {len(rates)} layers need about {cost / 2**20:,.0f} MB for the "
+            f"probe; it stops at {MAX_PROBE_BYTES // 2**20} MB (use a smaller image, kernel or stack)"
+        )
     generator = torch.Generator().manual_seed(int(seed))
-    net = build_stack(dilations, kernel_size, weights, nonlinearity, generator)
+    net = build_stack(rates, kernel_size, weights, nonlinearity, generator)
     if input == "zeros":
         image = torch.zeros((1, 1, size, size), dtype=torch.float64)
     else:
@@ -114,11 +125,11 @@ def effective_receptive_field(
     effective receptive field is where that mean is substantial. Each sample draws new He-normal
     weights and a new standard-normal input from one seeded generator. Returns (size, size) float64.
     """
-    n_samples = check_int("n_samples", n_samples)
+    n_samples = check_int("n_samples", n_samples, 1, 4096)  # one probe each: thousands take minutes
     seed = check_int("seed", seed, 0)
-    total = np.zeros((check_int("size", size),) * 2)
+    total: np.ndarray | float = 0.0  # the first sample sets the shape (after the probe's own checks)
     for sample in range(n_samples):
-        total += np.abs(
+        total = total + np.abs(
             gradient_probe(
                 dilations,
                 size,

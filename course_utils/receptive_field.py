@@ -15,12 +15,18 @@ Three views of "which inputs reach one output":
 
 ``hdc(dilations)`` gives the verdict of the Hybrid Dilated Convolution criterion of Wang et al.
 (2018) with its parts, so that it can be compared with the exact hole count of ``holes``.
+
+Counts are exact: 64-bit while they fit, Python integers beyond (3-tap counts pass 64 bits at 40
+layers, their 2D products at 20), never a wrapped-around value. A stack whose field or work is
+past the limits below is refused up front with a ValueError that names the limit.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from math import gcd
 from typing import Any, NamedTuple
 
@@ -122,9 +128,12 @@ def receptive_field(layers: Iterable[Any]) -> ReceptiveField:
 def impulse_extent(layers: Iterable[Any], length: int | None = None) -> int:
     """Brute-force receptive field: how far apart the first and last inputs that reach output 0 are.
 
-    Runs an impulse at every input position through the real stack (``conv.conv1d`` with all-ones
-    kernels, no padding) and measures the span of the positions that change output 0. No formula
-    is involved, so it checks ``receptive_field`` independently.
+    Runs inputs through the real stack (``conv.conv1d`` with all-ones kernels, no padding) and
+    watches output 0; no formula is involved, so it checks ``receptive_field`` independently.
+    Every weight is positive, so output 0 of a step input that is one from position ``p`` on is
+    non-zero exactly when some input at or after ``p`` reaches it: a bisection over ``p`` finds
+    the last reached input (and one over steps that end at ``p``, the first) in about
+    ``2 log2(length)`` runs instead of one run per position. ``length`` is at most ``MAX_FIELD``.
     """
     from .conv import conv1d
 
@@ -136,15 +145,33 @@ def impulse_extent(layers: Iterable[Any], length: int | None = None) -> int:
     if length is not None and check_int("length", length) < span:
         raise ValueError(f"length must be at least the span of the stack ({span} samples), got {length!r}")
     length = length if length is not None else span + 2 * jump + 8
-    reached = []
-    for position in range(length):
-        x = np.zeros(length)
-        x[position] = 1.0
+    if length > MAX_FIELD:
+        raise ValueError(
+            f"layers need an input of {length:,} samples to hold their field; impulse_extent stops at "
+            f"{MAX_FIELD:,} (MAX_FIELD) to stay within memory and a few seconds"
+        )
+    steps = sum(k for k, _, _ in parsed) * length * 2 * max(1, length.bit_length())
+    if steps > MAX_INT64_STEPS:
+        raise ValueError(
+            f"layers ask impulse_extent for about {steps:,} multiply-adds; the limit is {MAX_INT64_STEPS:,}"
+        )
+
+    def reaches_output_0(x: np.ndarray) -> bool:
         for k, s, d in parsed:
             x = conv1d(x, np.ones(k), stride=s, dilation=d)
-        if x[0] != 0:
-            reached.append(position)
-    return reached[-1] - reached[0] + 1
+        return bool(x[0] != 0)
+
+    positions = np.arange(length)
+    low, high = 0, length - 1  # the last reached input: the largest p with a step from p reaching
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if reaches_output_0((positions >= middle).astype(float)) else (low, middle - 1)
+    last = low
+    low, high = 0, last  # the first reached input: the smallest p with a step up to p reaching
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if reaches_output_0((positions <= middle).astype(float)) else (middle + 1, high)
+    return last - low + 1
 
 
 def _check_odd_kernel(kernel_size: Any) -> int:
@@ -157,6 +184,46 @@ def _check_odd_kernel(kernel_size: Any) -> int:
     return k
 
 
+# Limits: every function below answers within about a second and a few hundred MB, or refuses up
+# front with a ValueError that says which limit and why (the cost is estimated before allocating).
+MAX_FIELD = 2**22  # entries of a 1D path-count array (the receptive field's side R)
+MAX_MAP_SIDE = 2049  # side of a gradient_map (its size x size entries are exact integers)
+MAX_INT64_STEPS = 2 * 10**9  # array additions of 64-bit counts (about a nanosecond each)
+MAX_EXACT_STEPS = 3 * 10**7  # additions of Python integers, for counts beyond 64 bits (about 50 ns each)
+_INT64_MAX = 2**63 - 1
+
+
+def _counts_dtype(kernel_size: int, layers: int, power: int = 1) -> type:
+    """int64 when every count fits, else ``object`` (exact Python integers).
+
+    A count is at most ``K**L`` (all paths together), a 2D count at most ``K**(2L)``: above
+    ``2**63 - 1`` an int64 array would wrap around to wrong, even negative, values."""
+    return np.int64 if kernel_size ** (layers * power) <= _INT64_MAX else object
+
+
+def _field_width(rates: Sequence[int], k: int) -> int:
+    return 1 + (k - 1) * sum(rates)
+
+
+def _refuse_big_field(rates: Sequence[int], k: int, what: str) -> None:
+    width = _field_width(rates, k)
+    if width > MAX_FIELD:
+        raise ValueError(
+            f"dilations give a receptive field of {width:,} samples per side; {what} stops at "
+            f"{MAX_FIELD:,} (MAX_FIELD) to stay within memory and a few seconds"
+        )
+
+
+def _refuse_slow(steps: int, dtype: type, what: str) -> None:
+    limit = MAX_INT64_STEPS if dtype is np.int64 else MAX_EXACT_STEPS
+    if steps > limit:
+        kind = "64-bit" if dtype is np.int64 else "exact (beyond 64 bits)"
+        raise ValueError(
+            f"dilations and kernel_size ask {what} for about {steps:,} additions of {kind} counts; "
+            f"the limit is {limit:,} (a few seconds): use fewer or smaller rates"
+        )
+
+
 def path_counts(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
     """Paths from each input offset ``-h..h`` to the centre output, for all-ones kernels, unbounded input.
 
@@ -164,13 +231,23 @@ def path_counts(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
     ``h = (K - 1)/2 * sum(d)``; entry ``h + u`` counts the ways to write ``u = sum_l (k_l - (K-1)/2) d_l``
     with tap indices ``k_l`` in ``0 .. K-1``.
     The 2D map of a square ``k x k`` kernel is the outer product of this array with itself.
+    The counts are exact: int64 while ``K**L`` (all ``L`` layers' paths) fits in 64 bits, else an
+    object array of Python integers (never a wrapped-around value). ``R`` above ``MAX_FIELD``, or
+    more work than a few seconds, raise ValueError before anything is allocated.
     """
     rates = check_dilations(dilations)
     k = _check_odd_kernel(kernel_size)
     half = (k - 1) // 2
-    counts = np.ones(1, dtype=np.int64)
+    _refuse_big_field(rates, k, "path_counts")
+    dtype = _counts_dtype(k, len(rates))
+    steps, width = 0, 1
     for d in rates:
-        grown = np.zeros(len(counts) + 2 * half * d, dtype=np.int64)
+        width += 2 * half * d
+        steps += k * width
+    _refuse_slow(steps, dtype, "path_counts")
+    counts = np.ones(1, dtype=dtype)
+    for d in rates:
+        grown = np.zeros(len(counts) + 2 * half * d, dtype=dtype)
         for t in range(k):  # each tap shifts the current counts by t*d
             grown[t * d : t * d + len(counts)] += counts
         counts = grown
@@ -180,11 +257,14 @@ def path_counts(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
 def _truncated_counts_1d(rates: tuple[int, ...], k: int, size: int, centre: int) -> np.ndarray:
     """Back-propagate a unit gradient from ``centre`` through the layers, inside [0, size) only."""
     half = (k - 1) // 2
-    grad = np.zeros(size, dtype=np.int64)
+    dtype = _counts_dtype(k, len(rates))
+    steps = sum(size for d in rates for t in range(k) if abs((t - half) * d) < size)
+    _refuse_slow(steps, dtype, "gradient_map")
+    grad = np.zeros(size, dtype=dtype)
     grad[centre] = 1
     for d in reversed(rates):
         # output i reads inputs i + (t - half) d, t = 0..k-1; inputs outside the image are padding
-        new = np.zeros(size, dtype=np.int64)
+        new = np.zeros(size, dtype=dtype)
         for t in range(k):
             shift = (t - half) * d
             if abs(shift) >= size:
@@ -204,28 +284,75 @@ def gradient_map(dilations: Sequence[int], size: int, kernel_size: int = 3) -> n
     padding) on a ``size x size`` input, returns d(centre output)/d(input), the centre being
     ``(size // 2, size // 2)``. Each entry is the number of paths from that input pixel to the
     centre that stay inside the image at every layer (activations outside it are padding, not
-    computed, so paths through them do not count). Integer array of shape (size, size).
+    computed, so paths through them do not count). Integer array of shape (size, size): int64
+    while ``K**(2L)`` fits in 64 bits, else exact Python integers (an object array; take
+    ``.astype(float)`` to plot it). ``size`` is at most ``MAX_MAP_SIDE``.
     """
     rates = check_dilations(dilations)
     k = _check_odd_kernel(kernel_size)
-    size = check_int("size", size)
+    size = check_int("size", size, 1, MAX_MAP_SIDE)
     line = _truncated_counts_1d(rates, k, size, size // 2)
-    return np.outer(line, line)
+    dtype = _counts_dtype(k, len(rates), 2)
+    if dtype is object and size > 257:  # size**2 Python integers: keep it to a few hundred MB
+        raise ValueError(
+            f"size must be <= 257 when the counts pass 64 bits (K**(2L) = {k}**{2 * len(rates)}), got {size}: "
+            "each of the size x size entries is then a Python integer"
+        )
+    return np.outer(line.astype(dtype), line.astype(dtype))
 
 
 def holes(dilations: Sequence[int], kernel_size: int = 3) -> np.ndarray:
     """Offsets ``u`` in ``-h..h`` (1D, ``h`` the half-width) that no path reaches: the gaps inside the receptive field.
 
     In 2D with a square kernel, offset ``(u, v)`` is a hole exactly when ``u`` or ``v`` is a 1D hole.
+    Only reachability is needed, not the counts: the reached offsets are kept as the bits of one
+    integer, so this stays fast for deep stacks (``R`` up to ``MAX_FIELD``).
     """
-    counts = path_counts(dilations, kernel_size)
-    radius = (len(counts) - 1) // 2
-    return np.flatnonzero(counts == 0) - radius
+    rates = check_dilations(dilations)
+    k = _check_odd_kernel(kernel_size)
+    reached = _reached_bits(rates, k, "holes")
+    radius = (_field_width(rates, k) - 1) // 2
+    bits = np.unpackbits(
+        np.frombuffer(reached.to_bytes((2 * radius + 8) // 8, "little"), dtype=np.uint8), bitorder="little"
+    )[: 2 * radius + 1]
+    return np.flatnonzero(bits == 0) - radius
+
+
+def _reached_bits(rates: tuple[int, ...], k: int, what: str) -> int:
+    """Bit ``h + u`` set when offset ``u`` is reached by at least one path (``h`` the half-width).
+
+    A set of offsets that is a whole interval ``[-w, w]`` stays whole after a layer of rate
+    ``d <= 2w + 1`` (its shifted copies touch), so runs of such layers cost nothing."""
+    _refuse_big_field(rates, k, what)
+    half = (k - 1) // 2
+    steps, width = 0, 1
+    for d in rates:  # word operations on the bits, if no layer could take the shortcut
+        width += (k - 1) * d
+        steps += k * (width // 64 + 1)
+    if steps > MAX_INT64_STEPS:
+        raise ValueError(
+            f"dilations and kernel_size ask {what} for about {steps:,} word operations; "
+            f"the limit is {MAX_INT64_STEPS:,} (a few seconds): use fewer or smaller rates"
+        )
+    width, bits, whole = 1, 1, True  # bit i: offset i - (width - 1) / 2
+    for d in rates:
+        if whole and d <= width:
+            width += 2 * half * d
+            continue
+        if whole:
+            bits = (1 << width) - 1
+        grown = 0
+        for t in range(k):
+            grown |= bits << (t * d)
+        bits, width, whole = grown, width + 2 * half * d, False
+    return (1 << width) - 1 if whole else bits
 
 
 def has_gridding(dilations: Sequence[int], kernel_size: int = 3) -> bool:
     """True when the stack leaves holes inside its receptive field (on an unbounded input)."""
-    return bool(len(holes(dilations, kernel_size)))
+    rates = check_dilations(dilations)
+    k = _check_odd_kernel(kernel_size)
+    return _reached_bits(rates, k, "has_gridding") != (1 << _field_width(rates, k)) - 1
 
 
 def hdc_max_distance(dilations: Sequence[int], kernel_size: int = 3) -> int:
@@ -344,10 +471,15 @@ def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
     counts = path_counts(rates, kernel_size)
     side = len(counts)
     reached = int(np.count_nonzero(counts))
-    grid = np.outer(counts, counts).astype(np.float64)
     centre = int(counts[side // 2]) ** 2
     biggest = int(counts.max()) ** 2
     verdict = hdc(rates, kernel_size)
+    # CV of the 2D map outer(c, c) without building it: its mean is (S1 / R)^2 and the mean of its
+    # squares (S2 / R)^2, with S1 = sum c and S2 = sum c^2; so CV^2 = R^2 S2^2 / S1^4 - 1, exactly.
+    s1 = int(counts.sum()) if counts.dtype == np.int64 else sum(counts.tolist())
+    exact = counts.dtype == object or int(kernel_size) ** (2 * len(rates)) > _INT64_MAX
+    s2 = sum(c * c for c in counts.tolist()) if exact else int(np.dot(counts, counts))
+    cv = math.sqrt(max(float(Fraction(side * side * s2 * s2, s1**4)) - 1.0, 0.0))
     return GriddingReport(
         dilations=rates,
         kernel_size=int(kernel_size),
@@ -358,7 +490,7 @@ def describe(dilations: Sequence[int], kernel_size: int = 3) -> GriddingReport:
         centre_weight=centre,
         max_weight=biggest,
         centre_to_max=centre / biggest,
-        cv=float(grid.std() / grid.mean()),
+        cv=cv,
         hdc_m2=verdict.m2,
         hdc_ok=verdict.ok,
         hdc=verdict,
@@ -422,6 +554,6 @@ def valid_tap_fraction(size: int, rate: int, kernel_size: int = 3) -> float:
     rate = check_int("rate", rate)
     k = _check_odd_kernel(kernel_size)
     half = (k - 1) // 2
-    rows = np.arange(size)[:, None] + (np.arange(k)[None, :] - half) * rate
-    valid = ((rows >= 0) & (rows < size)).sum(axis=1)
-    return float((valid.mean() / k) ** 2)
+    # tap t of offset o = (t - half) rate lands inside for size - |o| of the rows (none once |o| >= size)
+    valid = sum(max(0, size - abs((t - half) * rate)) for t in range(k))
+    return float((valid / size / k) ** 2)

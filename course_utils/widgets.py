@@ -5,7 +5,9 @@ output's gradient and the numbers behind it (receptive field, holes, centre/max,
 HDC criterion of Wang et al. 2018 rule by rule, with the rule that failed) update at once.
 With all-ones weights the map is computed analytically (``gradient_map``), which takes a few
 milliseconds even at 129x129 with 8 layers (``benchmarks/widget_update.py``); random
-weights run the PyTorch probe. Bad entries show a message in the widget, never a traceback.
+weights run the PyTorch probe. Bad entries show a message in the widget that says why the entry
+was refused, never a traceback, and clear the map and numbers (they belonged to the last good
+entry). Kernel and image size are typed, not clamped: 4 or 200 get a message, not another value.
 """
 
 from __future__ import annotations
@@ -27,6 +29,29 @@ __all__ = ["MAX_LAYERS", "MAX_RATE", "ReceptiveFieldExplorer", "parse_rates", "r
 
 MAX_LAYERS = 16
 MAX_RATE = 512
+KERNELS = (1, 3, 5, 7, 9)
+MIN_SIZE, MAX_SIZE = 5, 129
+HINT = (
+    "<i>The controls respond while this notebook's kernel runs the cell: if the map does not change "
+    "when you edit them, run the cell (Shift+Enter).</i>"
+)
+
+
+def _check_kernel(value: int) -> int:
+    if value not in KERNELS:
+        why = "even: a kernel must have a centre pixel" if value % 2 == 0 else "outside the explorer's range"
+        raise ValueError(f"kernel {value} is refused ({why}); use 1, 3, 5, 7 or 9")
+    return value
+
+
+def _check_size(value: int) -> int:
+    if not MIN_SIZE <= value <= MAX_SIZE:
+        raise ValueError(
+            f"image size {value} is refused: the explorer draws images of {MIN_SIZE} to {MAX_SIZE} pixels a side"
+        )
+    if value % 2 == 0:
+        raise ValueError(f"image size {value} is refused: it must be odd, so that one pixel is the centre")
+    return value
 
 
 def parse_rates(text: str) -> tuple[int, ...]:
@@ -58,9 +83,9 @@ def _check_explorer_arguments(rates: Any, kernel_size: Any, size: Any, weights: 
     except (TypeError, ValueError) as error:
         raise type(error)(f"rates={rates!r} is not a list of dilation rates: {error}") from None
     if check_odd_kernel(kernel_size) > 9:
-        raise ValueError(f"kernel_size must be <= 9 (the slider's range), got {kernel_size!r}")
+        raise ValueError(f"kernel_size must be <= 9 (the explorer's range), got {kernel_size!r}")
     if check_int("size", size, 5, 129) % 2 == 0:
-        raise ValueError(f"size must be odd (the slider steps 5, 7, ..., 129), got {size!r}")
+        raise ValueError(f"size must be odd (one pixel is the centre), got {size!r}")
     check_choice("weights", weights, ("ones", "random"))
 
 
@@ -70,15 +95,23 @@ class ReceptiveFieldExplorer(widgets.VBox):
     def __init__(self, rates: str = "1, 2, 4", kernel_size: int = 3, size: int = 21, weights: str = "ones"):
         _check_explorer_arguments(rates, kernel_size, size, weights)
         self.rates = widgets.Text(value=rates, description="dilations", continuous_update=True)
-        self.kernel_size = widgets.IntSlider(value=kernel_size, min=1, max=9, step=2, description="kernel")
-        self.size = widgets.IntSlider(value=size, min=5, max=129, step=2, description="image size")
+        # Typed boxes, not sliders: a slider clamps 200 to 129 and skips 4 without a word.
+        self.kernel_size = widgets.IntText(value=kernel_size, description="kernel", continuous_update=False)
+        self.size = widgets.IntText(value=size, description="image size", continuous_update=False)
         self.weights = widgets.ToggleButtons(options=["ones", "random"], value=weights, description="weights")
+        ranges = widgets.HTML(
+            f"kernel: odd, 1 to 9; image size: odd, {MIN_SIZE} to {MAX_SIZE}; "
+            f"up to {MAX_LAYERS} rates of at most {MAX_RATE}"
+        )
         self.image = widgets.Image(format="png")
         self.summary = widgets.HTML()
         self.message = widgets.HTML()
+        self.hint = widgets.HTML(HINT)
         self.grid: np.ndarray | None = None
         self.numbers: dict[str, Any] = {}
-        controls = widgets.VBox([self.rates, self.kernel_size, self.size, self.weights, self.message])
+        controls = widgets.VBox(
+            [self.hint, self.rates, self.kernel_size, self.size, ranges, self.weights, self.message]
+        )
         super().__init__([controls, widgets.HBox([self.image, self.summary])])
         for control in (self.rates, self.kernel_size, self.size, self.weights):
             control.observe(self._on_change, names="value")
@@ -89,8 +122,8 @@ class ReceptiveFieldExplorer(widgets.VBox):
 
     def update(self) -> None:
         """Recompute the map and the numbers from the controls; show a message on bad input."""
-        k, size = self.kernel_size.value, self.size.value
         try:
+            k, size = _check_kernel(self.kernel_size.value), _check_size(self.size.value)
             rates = parse_rates(self.rates.value)
             if self.weights.value == "ones":
                 grid = gradient_map(rates, size, k)
@@ -99,7 +132,13 @@ class ReceptiveFieldExplorer(widgets.VBox):
 
                 grid = np.abs(gradient_probe(rates, size, k, "random", seed=0))
             report = describe(rates, k)
-        except ValueError as error:  # shown to the learner; the last good map stays on screen
+        except (ValueError, MemoryError) as error:  # shown to the learner, never a traceback
+            if isinstance(error, MemoryError):
+                error = ValueError("these settings need more memory than this machine has; try fewer or smaller rates")
+            # The old map and numbers belonged to other settings: clear them rather than leave them as if valid.
+            self.grid, self.numbers = None, {}
+            self.image.value = b""
+            self.summary.value = ""
             self.message.value = f"<span style='color:#b00020'>{html.escape(str(error))}</span>"
             return
         visible_holes = int(np.count_nonzero(self._window(grid, report.size) == 0))
@@ -118,7 +157,7 @@ class ReceptiveFieldExplorer(widgets.VBox):
             "hdc_reason": report.hdc.reason,
         }
         cell = max(2, 300 // size)
-        picture = heatmap_image(grid, f"d(centre)/d(input), rates {list(rates)}", cell=cell)
+        picture = heatmap_image(grid.astype(np.float64), f"d(centre)/d(input), rates {list(rates)}", cell=cell)
         buffer = io.BytesIO()
         picture.save(buffer, format="PNG", compress_level=1)
         self.image.value = buffer.getvalue()
@@ -129,7 +168,7 @@ class ReceptiveFieldExplorer(widgets.VBox):
         """The live widget, plus its last map (PNG) and numbers (text) for readers without a kernel."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None and self.grid is not None:
-            bundle["text/plain"] = self.summary_text()
+            bundle["text/plain"] = self.summary_text() + "\n(a still picture: run the cell to explore)"
             bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
         return bundle
 
@@ -170,7 +209,7 @@ class ReceptiveFieldExplorer(widgets.VBox):
         note = (
             f"<p><i>The receptive field ({n['receptive_field']} x {n['receptive_field']}) is larger than the image: "
             f"the map is cut at the edges. Set the image size to at least {n['receptive_field']} to see it whole"
-            f"{'' if n['receptive_field'] <= 129 else ' (the slider stops at 129)'}.</i></p>"
+            f"{'' if n['receptive_field'] <= MAX_SIZE else f' (the explorer stops at {MAX_SIZE})'}.</i></p>"
         )
         return f"<table>{body}</table>" + (note if truncated else "")
 

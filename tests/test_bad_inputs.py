@@ -66,6 +66,11 @@ RNG = (1, "abc", np.random.RandomState(0))
 SIZE_FLOAT = (0, -1, NAN, "x", None, True, 1e9)
 NCOLS = (0, -1, 1.5, "2", True)
 RAGGED = [[1, 2], [3]]
+# Issue 20, second round: values whose mask, layout or device NumPy would drop, and sizes beyond a limit
+MASKED = np.ma.array([1.0, 99.0], mask=[False, True])
+SPARSE, META = torch.ones(2).to_sparse(), torch.ones(2, device="meta")
+HIDDEN = (MASKED, SPARSE, META)
+HUGE_FIELD = [2**21]  # a receptive field past MAX_FIELD
 
 
 def arrays(*wrong_shapes: Any) -> tuple:
@@ -85,10 +90,10 @@ def _image():
     return Image.new("RGB", (4, 4), (255, 255, 255))
 
 
-def _slide_config():
+def _slide_config(**fields):
     from course_utils.anim import SlideConfig
 
-    return SlideConfig("x")
+    return SlideConfig("x", **fields)
 
 
 def _wavenet():
@@ -134,7 +139,11 @@ RECORDS = {
 TABLE: dict[str, Entry | str] = {
     # the package
     "setup": E(seed=(D, (-1, 1.7, "abc", None, True, 2**32, NAN)), plots=(False, BOOL), _run=False),
-    "max_abs_diff": E(a=([1.0], (None, "abc", RAGGED)), b=([1.0], (None, "abc", [1.0, 2.0])), decimals=(D, NONNEG_INT)),
+    "max_abs_diff": E(
+        a=([1.0, 1.0], (None, "abc", RAGGED, *HIDDEN)),
+        b=([1.0, 1.0], (None, "abc", [1.0], *HIDDEN)),
+        decimals=(D, NONNEG_INT),
+    ),
     # anim
     "anim.SlideConfig": E(
         name=("x", (None, "", 3)),
@@ -144,16 +153,19 @@ TABLE: dict[str, Entry | str] = {
         stride=(D, POSITIVE_INT),
         padding=(D, NONNEG_INT),
     ),
-    "anim.slide_frames": E(config=(_slide_config(), (None, "x", {"name": "x"})), cell=(D, (*POSITIVE_INT, 2, 1000))),
+    "anim.slide_frames": E(
+        config=(_slide_config(), (None, "x", {"name": "x"}, _slide_config(input_size=64))),
+        cell=(D, (*POSITIVE_INT, 2, 1000)),
+    ),
     "anim.heatmap_image": E(
-        grid=(np.ones((3, 3)), (*arrays((3,)), np.full((2, 2), NAN))),
+        grid=(np.ones((3, 3)), (*arrays((3,)), np.full((2, 2), NAN), np.ones((2000, 2000)), MASKED[None])),
         title=("t", TEXT),
         caption=(D, TEXT),
         cell=(D, (*POSITIVE_INT, 1000)),
         cmap=(D, CMAP),
     ),
     "anim.fibonacci_growth_frames": E(
-        n_layers=(2, (*POSITIVE_INT, 41)), size=(9, POSITIVE_INT), cell=(2, POSITIVE_INT)
+        n_layers=(2, (*POSITIVE_INT, 30, 41)), size=(9, (*POSITIVE_INT, 10**4)), cell=(2, POSITIVE_INT)
     ),
     "anim.gridding_comparison_frames": E(
         repeated=((2, 2), RATES), fixed=((1, 1), (*RATES, (1,))), size=(9, POSITIVE_INT), cell=(2, POSITIVE_INT)
@@ -166,17 +178,17 @@ TABLE: dict[str, Entry | str] = {
     "anim.write_all": E(directory=(TMP / "anim", (None, 3, "")), _run=False),
     # backbones
     "backbones.ResidualUnit": E(
-        in_channels=(4, POSITIVE_INT),
-        out_channels=(8, POSITIVE_INT),
+        in_channels=(4, (*POSITIVE_INT, 10**9)),
+        out_channels=(8, (*POSITIVE_INT, 10**9)),
         stride=(D, POSITIVE_INT),
         dilation=(D, POSITIVE_INT),
         first_dilation=(D, (0, -1, 1.5, NAN, "3", True)),  # None is valid: the same as dilation
     ),
     "backbones.TinyResNet": E(
-        width=(2, POSITIVE_INT),
+        width=(2, (*POSITIVE_INT, 10**5)),
         output_stride=(D, (*POSITIVE_INT, 2, 12, 64)),
         multi_grid=(D, RATES),
-        in_channels=(D, POSITIVE_INT),
+        in_channels=(D, (*POSITIVE_INT, 10**9)),
     ),
     "backbones.measure_cost": E(
         model=(torch.nn.Conv2d(1, 2, 3), (None, "m", lambda x: x)),
@@ -184,7 +196,7 @@ TABLE: dict[str, Entry | str] = {
     ),
     # blocks
     "blocks.BatchNorm2d": E(
-        num_features=(3, POSITIVE_INT),
+        num_features=(3, (*POSITIVE_INT, 10**9)),
         eps=(D, POSITIVE_REAL),
         momentum=(D, (-0.1, 1.5, NAN, "x", True)),
         affine=(D, BOOL),
@@ -192,53 +204,57 @@ TABLE: dict[str, Entry | str] = {
         _skip={"device": "handed to PyTorch, which checks it", "dtype": "handed to PyTorch, which checks it"},
     ),
     "blocks.conv_bn_relu": E(
-        in_channels=(3, POSITIVE_INT),
-        out_channels=(4, POSITIVE_INT),
-        kernel_size=(3, POSITIVE_INT),
+        in_channels=(3, (*POSITIVE_INT, 10**9)),
+        out_channels=(4, (*POSITIVE_INT, 10**9)),
+        kernel_size=(3, (*POSITIVE_INT, 10**5)),
         dilation=(2, POSITIVE_INT),
     ),
     "blocks.ASPP": E(
-        in_channels=(4, POSITIVE_INT),
-        out_channels=(8, POSITIVE_INT),
+        in_channels=(4, (*POSITIVE_INT, 10**9)),
+        out_channels=(8, (*POSITIVE_INT, 10**6)),
         rates=((1, 2), RATES),
         image_pooling=(D, BOOL),
         dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
     ),
-    "blocks.WaveNetBlock": E(channels=(2, POSITIVE_INT), dilation=(2, POSITIVE_INT), kernel_size=(D, POSITIVE_INT)),
+    "blocks.WaveNetBlock": E(
+        channels=(2, (*POSITIVE_INT, 10**5)), dilation=(2, POSITIVE_INT), kernel_size=(D, POSITIVE_INT)
+    ),
     "blocks.WaveNet": E(
-        channels=(2, POSITIVE_INT),
+        channels=(2, (*POSITIVE_INT, 10**5)),
         n_layers=(3, (*POSITIVE_INT, 49)),
-        n_stacks=(D, POSITIVE_INT),
+        n_stacks=(D, (*POSITIVE_INT, 10**5)),
         kernel_size=(D, POSITIVE_INT),
     ),
     "blocks.probe_receptive_field": E(
-        module=(_wavenet(), CALLABLE), channels=(2, POSITIVE_INT), length=(12, POSITIVE_INT)
+        module=(_wavenet(), CALLABLE), channels=(2, (*POSITIVE_INT, 10**9)), length=(12, (*POSITIVE_INT, 10**9))
     ),
-    "blocks.future_leaks": E(module=(_wavenet(), CALLABLE), channels=(2, POSITIVE_INT), length=(6, POSITIVE_INT)),
+    "blocks.future_leaks": E(
+        module=(_wavenet(), CALLABLE), channels=(2, (*POSITIVE_INT, 10**9)), length=(6, (*POSITIVE_INT, 10**5))
+    ),
     "blocks.SeparableAtrousConv2d": E(
-        in_channels=(2, POSITIVE_INT),
-        out_channels=(3, POSITIVE_INT),
+        in_channels=(2, (*POSITIVE_INT, 10**9)),
+        out_channels=(3, (*POSITIVE_INT, 10**9)),
         kernel_size=(D, ODD_KERNEL),
         dilation=(D, POSITIVE_INT),
     ),
-    "blocks.ContextModule": E(channels=(2, POSITIVE_INT), rates=(D, RATES), identity_init=(D, BOOL)),
+    "blocks.ContextModule": E(channels=(2, (*POSITIVE_INT, 10**5)), rates=(D, RATES), identity_init=(D, BOOL)),
     "blocks.TemporalBlock": E(
-        in_channels=(2, POSITIVE_INT),
-        out_channels=(3, POSITIVE_INT),
-        kernel_size=(2, POSITIVE_INT),
+        in_channels=(2, (*POSITIVE_INT, 10**9)),
+        out_channels=(3, (*POSITIVE_INT, 10**9)),
+        kernel_size=(2, (*POSITIVE_INT, 10**9)),
         dilation=(2, POSITIVE_INT),
         dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
     ),
     "blocks.TCN": E(
-        in_channels=(2, POSITIVE_INT),
-        channels=((4, 4), RATES),
-        kernel_size=(D, POSITIVE_INT),
-        dropout=(D, (-0.1, 1.0, NAN, "x", None, True)),
+        in_channels=(2, (*POSITIVE_INT, 10**9)),
+        channels=((4, 4), (*RATES, [4] * 49)),
+        kernel_size=(D, (*POSITIVE_INT, 2**14 + 1)),
+        dropout=(D, (-0.1, 1.0, NAN, "x", None, True, np.True_)),
     ),
     "blocks.probe_receptive_field_2d": E(
         module=(_context_module(), (*CALLABLE, lambda x: x)),
-        channels=(2, (*POSITIVE_INT, 3)),
-        size=(9, POSITIVE_INT),
+        channels=(2, (*POSITIVE_INT, 3, 10**9)),
+        size=(9, (*POSITIVE_INT, 10**5)),
         seed=(D, NONNEG_INT),
     ),
     # conv
@@ -250,7 +266,9 @@ TABLE: dict[str, Entry | str] = {
         padding=(D, (*NONNEG_INT, (1, 2, 3))),
         dilation=(D, POSITIVE_INT),
     ),
-    "conv.dilate_kernel": E(w=(np.ones(3), (*arrays(()), np.ones(0))), dilation=(2, (*POSITIVE_INT, (1, 2)))),
+    "conv.dilate_kernel": E(
+        w=(np.ones(3), (*arrays(()), np.ones(0), *HIDDEN)), dilation=(2, (*POSITIVE_INT, (1, 2), 10**12))
+    ),
     "conv.resolve_padding": E(
         padding=("same", ("middle", None, -1, 1.5, True, (1, 2, 3))),
         kernel_size=((3,), (None, 3, (), (0,), (1.5,), ("3",), (3, 3, 3, 3))),
@@ -258,20 +276,20 @@ TABLE: dict[str, Entry | str] = {
         dilation=((1,), ((0,), (-1,), (1.5,), None, (1, 1), (NAN,))),
     ),
     "conv.conv1d": E(
-        x=(X1, (*arrays((2, 10), (1, 3, 10), (1, 2, 0)), np.array(["a"]))),
+        x=(X1, (*arrays((2, 10), (1, 3, 10), (1, 2, 0)), np.array(["a"]), *HIDDEN)),
         w=(W1, (*arrays((1, 3), (4, 3, 3), (4, 2, 0)),)),
         b=(np.ones(4), ("abc", RAGGED, np.ones(3), np.ones((4, 1)))),
         stride=(D, (*POSITIVE_INT, (1, 2))),
-        padding=(D, ("middle", -1, 1.5, None, True, (1, 2, 3))),
+        padding=(D, ("middle", -1, 1.5, None, True, (1, 2, 3), 10**9)),
         dilation=(D, POSITIVE_INT),
         method=(D, ("slow", None, 1)),
     ),
     "conv.conv2d": E(
-        x=(X2, (*arrays((2, 8, 8), (1, 3, 8, 8), (1, 2, 0, 8)),)),
+        x=(X2, (*arrays((2, 8, 8), (1, 3, 8, 8), (1, 2, 0, 8)), *HIDDEN)),
         w=(W2, (*arrays((3, 3), (3, 3, 3, 3)),)),
         b=(np.ones(3), ("abc", RAGGED, np.ones(4))),
         stride=(D, (*POSITIVE_INT, (1, 2, 3))),
-        padding=(D, ("causal", -1, 1.5, None, True, (1, 2, 3))),
+        padding=(D, ("causal", -1, 1.5, None, True, (1, 2, 3), 10**5)),
         dilation=(D, (*POSITIVE_INT, (1, 0))),
         method=(D, ("slow", None)),
     ),
@@ -298,7 +316,7 @@ TABLE: dict[str, Entry | str] = {
     "degridding.checkerboard_gain": E(dilations=((1, 2), RATES), period=(D, (*POSITIVE_INT, 1))),
     "degridding.power_spectrum": E(
         kernel=(np.ones((3, 3)), (*arrays((3,), (70, 70)), np.zeros((3, 3)), np.full((3, 3), NAN))),
-        size=(D, (*POSITIVE_INT, 2)),
+        size=(D, (*POSITIVE_INT, 2, 10**5)),
     ),
     "degridding.plot_spectra": E(
         spectra=([np.ones((4, 4))], (None, [], "abc", [np.ones(3)], [RAGGED], [None], {1})),
@@ -308,9 +326,9 @@ TABLE: dict[str, Entry | str] = {
     "degridding.SharedSeparableFilter": E(kernel_size=(3, ODD_KERNEL)),
     "degridding.gridding_net": E(
         kind=("dense", ("nope", "", None, 3)),
-        width=(2, POSITIVE_INT),
+        width=(2, (*POSITIVE_INT, 10**5)),
         rate=(D, (*POSITIVE_INT, 1)),
-        classes=(D, POSITIVE_INT),
+        classes=(D, (*POSITIVE_INT, 10**9)),
     ),
     "degridding.centre_gradient": E(
         model=(_gridding_net(), (None, "m", lambda x: x)),
@@ -336,12 +354,14 @@ TABLE: dict[str, Entry | str] = {
     ),
     # demos
     "demos.squares_batch": E(
-        n=(2, POSITIVE_INT),
+        n=(2, (*POSITIVE_INT, 10**6)),
         size=(D, (*POSITIVE_INT, 20)),
         rng=(D, RNG),
         noise=(D, (-1, NAN, math.inf, "x", None, True)),
     ),
-    "demos.delay_batch": E(n=(2, POSITIVE_INT), length=(10, POSITIVE_INT), delay=(3, (*NONNEG_INT, 10)), rng=(D, RNG)),
+    "demos.delay_batch": E(
+        n=(2, (*POSITIVE_INT, 10**7)), length=(10, (*POSITIVE_INT, 10**8)), delay=(3, (*NONNEG_INT, 10)), rng=(D, RNG)
+    ),
     "demos.train": E(
         model=(torch.nn.Conv1d(1, 1, 1).double(), (None, "m", lambda x: x)),
         make_batch=(_delay_batch, CALLABLE),
@@ -368,7 +388,7 @@ TABLE: dict[str, Entry | str] = {
     # images
     "images.sample_photo": E(size=(16, (0, 7, -1, 1.5, NAN, "3", True, 10**6)), gray=(D, BOOL)),
     # plotting
-    "plotting.plot_dilated_kernels": E(kernel_size=(3, POSITIVE_INT), dilations=((1, 2), RATES)),
+    "plotting.plot_dilated_kernels": E(kernel_size=(3, (*POSITIVE_INT, 10**5)), dilations=((1, 2), RATES)),
     "plotting.show_images": E(
         images=([np.eye(3)], (None, [], "abc", [np.ones(3)], [RAGGED], [None], 3)),
         titles=(["a"], (None, "a", [1], ["a", "b"])),
@@ -408,7 +428,7 @@ TABLE: dict[str, Entry | str] = {
     ),
     "probe.gradient_probe": E(
         dilations=((1, 2), RATES),
-        size=(9, POSITIVE_INT),
+        size=(9, (*POSITIVE_INT, 10**5)),
         kernel_size=(D, ODD_KERNEL),
         weights=(D, ("zeros", None)),
         seed=(D, NONNEG_INT),
@@ -417,8 +437,8 @@ TABLE: dict[str, Entry | str] = {
     ),
     "probe.effective_receptive_field": E(
         dilations=((1, 2), RATES),
-        size=(7, POSITIVE_INT),
-        n_samples=(2, POSITIVE_INT),
+        size=(7, (*POSITIVE_INT, 10**6)),
+        n_samples=(2, (*POSITIVE_INT, 10**5)),
         kernel_size=(D, ODD_KERNEL),
         nonlinearity=(D, ("sigmoid", 1)),
         seed=(D, NONNEG_INT),
@@ -431,16 +451,18 @@ TABLE: dict[str, Entry | str] = {
         )
     ),
     "receptive_field.impulse_extent": E(
-        layers=([(3, 1, 2)], (5, None, "abc", [], [(3, 1, 0)], [(3, 1, 1.5)])),
+        layers=([(3, 1, 2)], (5, None, "abc", [], [(3, 1, 0)], [(3, 1, 1.5)], [(3, 1, 2**22)])),
         length=(D, (0, -1, 1.5, NAN, "3", True, 2)),
     ),
-    "receptive_field.path_counts": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
-    "receptive_field.gradient_map": E(dilations=((1, 2), RATES), size=(9, POSITIVE_INT), kernel_size=(D, ODD_KERNEL)),
-    "receptive_field.holes": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
-    "receptive_field.has_gridding": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
+    "receptive_field.path_counts": E(dilations=((1, 2), (*RATES, HUGE_FIELD, [1] * 5000)), kernel_size=(D, ODD_KERNEL)),
+    "receptive_field.gradient_map": E(
+        dilations=((1, 2), RATES), size=(9, (*POSITIVE_INT, 10**6)), kernel_size=(D, ODD_KERNEL)
+    ),
+    "receptive_field.holes": E(dilations=((1, 2), (*RATES, HUGE_FIELD)), kernel_size=(D, ODD_KERNEL)),
+    "receptive_field.has_gridding": E(dilations=((1, 2), (*RATES, HUGE_FIELD)), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.hdc_max_distance": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.hdc": E(dilations=((1, 2, 5), RATES), kernel_size=(D, ODD_KERNEL)),
-    "receptive_field.describe": E(dilations=((1, 2), RATES), kernel_size=(D, ODD_KERNEL)),
+    "receptive_field.describe": E(dilations=((1, 2), (*RATES, HUGE_FIELD)), kernel_size=(D, ODD_KERNEL)),
     "receptive_field.report_table": E(
         schedules=({"a": (1, 2)}, (None, [], {}, {"a": [0]}, {1: (1,)}, "abc", {"a": "124"})),
         kernel_size=(D, ODD_KERNEL),

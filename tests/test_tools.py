@@ -344,3 +344,90 @@ def test_measurements_are_kept_only_where_numbers_alone_changed():
 @pytest.mark.parametrize("name", ["lab", "test", "refresh", "anim", "bench", "lint"])
 def test_makefile_has_the_documented_targets(name):
     assert f"\n{name}:" in (ROOT / "Makefile").read_text()
+
+
+def test_an_edit_saved_during_the_run_is_kept_with_one_line(tmp_path):
+    """Issue 20 item 2: a notebook changed on disk since its run began is left alone, said in one line."""
+    path = tmp_path / "edited.ipynb"
+    marker = tmp_path / "running"
+    nbformat.write(
+        new_notebook(
+            cells=[new_code_cell(f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(4)")]
+        ),
+        path,
+    )
+    run = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "refresh.py"), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.1)
+    assert marker.exists(), "the cell never ran"
+    edited = nbformat.read(path, as_version=4)
+    edited.cells.append(new_code_cell("print('saved by the learner during the run')"))
+    nbformat.write(edited, path)
+    saved = path.read_bytes()
+    stdout, stderr = run.communicate(timeout=180)
+    assert run.returncode == 1, (stdout, stderr)
+    assert path.read_bytes() == saved, "the edit saved during the run was discarded"
+    assert stderr.strip().splitlines() == [
+        f"refresh: {path} changed on disk while it ran; left as it is (refresh it again to store outputs)"
+    ]
+    assert "done" not in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.ipynb", "running"], "no temporary file left"
+
+
+def test_a_symlinked_notebook_stays_a_link_and_its_target_is_written(tmp_path):
+    target = tmp_path / "real" / "chapter.ipynb"
+    target.parent.mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell("print(6 * 7)")]), target)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(target)
+    result = _refresh(link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert nbformat.read(target, as_version=4).cells[0].outputs[0]["text"] == "42\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.ipynb", "real"]
+
+
+def test_a_hanging_cell_stops_at_the_timeout_option(tmp_path):
+    """Issue 20 item 13: --timeout SECONDS bounds each cell (default 600 s); the notebook is untouched."""
+    path = tmp_path / "hangs.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import time\ntime.sleep(3600)")]), path)
+    before = path.read_bytes()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "refresh.py"), "--timeout", "3", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,  # without the option the cell would hold the run for 600 s
+    )
+    assert result.returncode == 1 and "failed, left unchanged" in result.stderr
+    assert path.read_bytes() == before
+    bad = _refresh(path, "--timeout", "0")
+    assert bad.returncode == 2 and "--timeout must be a whole number of seconds >= 1, got 0" in bad.stderr
+
+
+def test_stream_coalescing_is_linear():
+    """Issue 20 item 13: 1,600 chunks of 5 KB took 153 s (each join copied the growing text).
+
+    Run in a child with a bound far above a linear merge (well under a second) and far below the
+    quadratic one, in 2 GB of address space."""
+    code = (
+        "import importlib.util, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))\n"
+        f"spec = importlib.util.spec_from_file_location('r', {str(ROOT / 'tools' / 'refresh.py')!r})\n"
+        "r = importlib.util.module_from_spec(spec); spec.loader.exec_module(r)\n"
+        "from nbformat.v4 import new_output\n"
+        "chunk = 'x' * 5119 + '\\n'\n"
+        "outs = [new_output('stream', name='stdout', text=chunk) for _ in range(16000)]\n"
+        "merged = r.coalesce_streams(outs)\n"
+        "assert len(merged) == 1 and merged[0]['text'] == chunk * 16000\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout == "ok\n", result.stderr

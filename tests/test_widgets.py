@@ -49,20 +49,38 @@ def test_changing_each_control_updates_the_map_and_numbers():
         (" ".join(["1"] * (MAX_LAYERS + 1)), f"at most {MAX_LAYERS} layers"),
     ],
 )
-def test_bad_entries_show_a_message_and_keep_the_last_map(text, message):
+def test_bad_entries_show_a_message_and_clear_the_stale_map(text, message):
     explorer = receptive_field_explorer()
-    good = explorer.grid.copy()
     explorer.rates.value = text  # must not raise
     assert message in explorer.message.value
-    np.testing.assert_array_equal(explorer.grid, good)
+    # the old map and numbers belonged to other settings: nothing is left on screen as if valid
+    assert explorer.grid is None and explorer.numbers == {} and explorer.summary.value == ""
+    assert bytes(explorer.image.value) == b""
     explorer.rates.value = "1, 2"
     assert explorer.message.value == "" and explorer.numbers["rates"] == (1, 2)
+    assert bytes(explorer.image.value)[:4] == b"\x89PNG" and "receptive field" in explorer.summary.value
 
 
-def test_even_kernel_set_from_code_shows_a_message():
+@pytest.mark.parametrize(
+    ("control", "value", "message"),
+    [
+        ("kernel_size", 4, "kernel 4 is refused (even: a kernel must have a centre pixel)"),
+        ("kernel_size", 11, "kernel 11 is refused (outside the explorer&#x27;s range)"),
+        ("size", 200, "image size 200 is refused: the explorer draws images of 5 to 129 pixels"),
+        ("size", 40, "image size 40 is refused: it must be odd"),
+    ],
+)
+def test_kernel_and_size_are_never_changed_silently(control, value, message):
     explorer = receptive_field_explorer()
-    explorer.kernel_size.value = 4
-    assert "kernel_size must be odd" in explorer.message.value
+    getattr(explorer, control).value = value
+    assert getattr(explorer, control).value == value  # not clamped to 129 nor skipped
+    assert message in explorer.message.value and explorer.grid is None
+
+
+def test_a_hint_says_to_run_the_cell_and_the_fallback_says_it_is_still():
+    explorer = receptive_field_explorer()
+    assert "run the cell" in explorer.hint.value
+    assert "a still picture: run the cell to explore" in explorer._repr_mimebundle_()["text/plain"]
 
 
 def test_parse_rates():

@@ -1,11 +1,14 @@
 """Re-execute notebooks top to bottom in the project's environment and store their outputs.
 
-Usage: python tools/refresh.py [--remeasure] notebooks/*.ipynb
+Usage: python tools/refresh.py [--remeasure] [--timeout SECONDS] notebooks/*.ipynb
 
 Each notebook runs in a fresh kernel started from this interpreter (the .venv), from its own folder,
 so relative links such as ../anim/NAME.gif resolve as they do in JupyterLab. Execution counts
 come out as 1..n. The result is written to a temporary file beside the notebook and renamed over
-it only when the whole run succeeded: a failing refresh leaves the old notebook intact.
+it only when the whole run succeeded: a failing refresh leaves the old notebook intact. A cell
+that runs longer than ``--timeout`` seconds (default 600) fails the run. A notebook whose file
+changed while it ran (saved from JupyterLab) is left as saved, with one line saying so; a symlinked
+notebook stays a link and its target is written.
 
 Two refreshes in a row store the same bytes:
 - widget model ids (random in the kernel) are renumbered in order of appearance, the same way in
@@ -194,19 +197,33 @@ def execute(path: Path, timeout: int = 600) -> NotebookNode:
 
 
 def coalesce_streams(outputs: list) -> list:
-    """Merge adjacent stream outputs of the same name (stdout, stdout -> one block)."""
+    """Merge adjacent stream outputs of the same name (stdout, stdout -> one block).
+
+    Linear in the total text: each run's pieces are collected and joined once (joining as it goes
+    copies the growing text at every piece: 1,600 pieces of 5 KB took minutes)."""
     merged: list = []
+    pieces: list[str] = []  # the texts of the run of streams that ends in merged[-1]
+
+    def close_run() -> None:
+        if len(pieces) > 1:
+            merged[-1]["text"] = "".join(pieces)
+        pieces.clear()
+
     for output in outputs:
         previous = merged[-1] if merged else None
         if (
             previous is not None
+            and pieces
             and output.get("output_type") == "stream"
-            and previous.get("output_type") == "stream"
             and previous.get("name") == output.get("name")
         ):
-            previous["text"] = "".join(previous["text"]) + "".join(output["text"])
-        else:
-            merged.append(output)
+            pieces.append("".join(output["text"]))
+            continue
+        close_run()
+        merged.append(output)
+        if output.get("output_type") == "stream":
+            pieces.append("".join(output["text"]))
+    close_run()
     return merged
 
 
@@ -369,15 +386,27 @@ def tidy(nb: NotebookNode, name: str, stored: NotebookNode | None = None) -> dic
     return {"widgets": len(renumbered), "progress_bars": bars, "kept": kept}
 
 
-def write_atomic(nb: NotebookNode, path: Path) -> None:
-    """Write beside ``path`` and rename over it: readers never see a half-written notebook."""
+class ChangedOnDisk(Exception):
+    """The notebook's file changed while it ran (saved from JupyterLab, say): it is not overwritten."""
+
+
+def write_atomic(nb: NotebookNode, path: Path, expected: bytes | None = None) -> None:
+    """Write beside ``path`` and rename over it: readers never see a half-written notebook.
+
+    A symlink is followed: its target is written and the link stays a link. With ``expected``,
+    the file must still hold exactly those bytes just before the rename, or ``ChangedOnDisk`` is
+    raised and the file is left as it is (edits saved during the run are never discarded).
+    """
     import nbformat
 
+    path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             nbformat.write(nb, handle)
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        if expected is not None and path.read_bytes() != expected:
+            raise ChangedOnDisk(str(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -388,13 +417,14 @@ def refresh(path: Path, timeout: int = 600, remeasure: bool = False) -> dict[str
     """Execute ``path`` and store the result; return what was done (seconds, widget counts)."""
     import nbformat
 
-    stored = nbformat.read(path, as_version=4)
+    original = path.read_bytes()  # what the run starts from: the file must still hold it at the end
+    stored = nbformat.reads(original.decode("utf-8"), as_version=4)
     start = time.perf_counter()
     nb = execute(path, timeout)
     elapsed = time.perf_counter() - start
     report: dict[str, Any] = tidy(nb, path.stem, None if remeasure else stored)
     with _signals_deferred():
-        write_atomic(nb, path)
+        write_atomic(nb, path, expected=original)
     return {"seconds": elapsed, **report}
 
 
@@ -404,23 +434,47 @@ def _run(argv: list[str], done: list[Path]) -> int:
     parser.add_argument(
         "--remeasure", action="store_true", help="store new timings even where only their numbers changed"
     )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=600,
+        metavar="SECONDS",
+        help="stop a notebook whose cell runs longer than this (default 600: a chapter's longest cell "
+        "takes under a minute)",
+    )
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
     for path in paths:
         if not path.is_file():
             print(f"refresh: no such notebook: {path}", file=sys.stderr)
             return 2
+    status = 0
     for path in paths:
         print(f"refresh: {path} ...", flush=True)
         try:
-            report = refresh(path, remeasure=args.remeasure)
+            report = refresh(path, timeout=args.timeout, remeasure=args.remeasure)
+        except ChangedOnDisk:
+            print(
+                f"refresh: {path} changed on disk while it ran; left as it is (refresh it again to store outputs)",
+                file=sys.stderr,
+                flush=True,
+            )
+            status = 1
+            continue
         except Exception as error:  # one clear message; the notebook is untouched
             print(f"refresh: {path} failed, left unchanged: {error}", file=sys.stderr)
             return 1
         kept = f"; kept {report['kept']} timing output(s), --remeasure to store new ones" if report["kept"] else ""
         print(f"refresh: {path} done in {report['seconds']:.1f} s{kept}", flush=True)
         done.append(path)
-    return 0
+    return status
+
+
+def _seconds(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--timeout must be a whole number of seconds >= 1, got {text}")
+    return value
 
 
 def main(argv: list[str]) -> int:
