@@ -279,6 +279,8 @@ def _one_blas_thread(candidates: tuple[int, ...]):
     pools = _blas()[1]
     if pools is None or (len(candidates) == 1 and getattr(_FORCED, "width", None) is None):
         return nullcontext()
+    if all(lib.num_threads == 1 for lib in pools.lib_controllers):
+        return nullcontext()  # already one thread: skip threadpoolctl's bookkeeping
     return pools.limit(limits=1)
 
 
