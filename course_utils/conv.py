@@ -276,11 +276,11 @@ def _one_blas_thread(candidates: tuple[int, ...]):
     A multi-threaded BLAS splits a product among its threads at places that depend on the width,
     which would move the tile boundaries and so change the last bits; one thread keeps them put.
     """
-    pools = _blas()[1]
-    if pools is None or (len(candidates) == 1 and getattr(_FORCED, "width", None) is None):
+    if len(candidates) == 1 and getattr(_FORCED, "width", None) is None:
         return nullcontext()
-    if all(lib.num_threads == 1 for lib in pools.lib_controllers):
-        return nullcontext()  # already one thread: skip threadpoolctl's bookkeeping
+    pools = _blas()[1]
+    if pools is None or all(lib.num_threads == 1 for lib in pools.lib_controllers):
+        return nullcontext()  # no handle, or already one thread: nothing to limit
     return pools.limit(limits=1)
 
 
@@ -291,12 +291,10 @@ def _candidates(inner: int, o: int, itemsize: int, total: int) -> tuple[int, ...
     """
     per_position = (inner + o) * itemsize
     cache = max(_UNIT, BLOCK_BYTES // per_position // _UNIT * _UNIT)
-    if _blas()[1] is None:
-        return (min(cache, total),)
     enough = -(-_MIN_MACS // (inner * o))  # positions for _MIN_MACS multiply-adds, rounded up
     smallest = max(cache, -(-enough // _UNIT) * _UNIT)
-    if smallest >= total or smallest * per_position > _MAX_BLOCK_BYTES:
-        return (min(cache, total),)  # small or thin problems: one fixed width
+    if smallest >= total or smallest * per_position > _MAX_BLOCK_BYTES or _blas()[1] is None:
+        return (min(cache, total),)  # small or thin problems (or no threadpoolctl): one fixed width
     widths = {min(smallest * g, total) for g in _GROWTH if smallest * g * per_position <= _MAX_BLOCK_BYTES}
     return tuple(sorted(widths))
 
