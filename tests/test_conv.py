@@ -393,3 +393,11 @@ def test_the_planner_times_a_few_widths_then_keeps_one_per_shape():
     with pytest.raises(ValueError, match="width must be a multiple of 192, got 100"):
         with conv._forced_width(100):
             pass
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 16, 32), (1, 5, 7, 9), (2, 4, 1024), (1, 3, 1000)])
+def test_channels_last_copy_is_a_plain_transpose(shape):
+    x = np.random.default_rng(5).standard_normal(shape)  # planes of 4 KiB go through the staged copy
+    first = conv._channels_last(x).copy()
+    np.testing.assert_array_equal(first, np.moveaxis(x, 1, -1))
+    np.testing.assert_array_equal(conv._channels_last(-x), -first)  # the reused buffer is rewritten
