@@ -326,7 +326,7 @@ class _Plan:
 
 
 def _blocks(key: tuple, candidates: tuple[int, ...], total: int):
-    """Yield ``(start, stop, timed)`` blocks covering ``range(total)``; the caller reports timed ones.
+    """Yield ``(start, stop)`` blocks covering ``range(total)``; blocks being planned are timed here.
 
     Every block starts at a multiple of ``_UNIT`` and is at least ``candidates[0]`` wide (a short
     rest joins the block before it), so every width gives the same bits.
