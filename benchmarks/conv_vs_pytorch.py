@@ -1,39 +1,47 @@
-"""time(course_utils.conv fast) / time(PyTorch), single-threaded, float32, medians of interleaved runs.
+"""time(course_utils.conv fast) / time(PyTorch), one thread each, float32, under every OpenBLAS kernel.
 
-The two implementations are timed alternately (ours, PyTorch, ours, PyTorch, ...) so that a
-change in machine load during the run affects both sides alike; the ratio is of the two medians.
+NumPy's OpenBLAS picks a kernel for the CPU at start-up (Haswell for AVX2, SkylakeX for AVX-512,
+...), and ``OPENBLAS_CORETYPE`` forces one. How fast the NumPy path runs depends on that kernel,
+so each configuration runs in a child process with its own environment: ``OPENBLAS_CORETYPE``
+set there only (``OPENBLAS_L2_SIZE`` removed, so the kernel sizes its blocks from the real cache),
+one thread on both sides, and, for the rows marked AVX2, PyTorch restricted to AVX2 as well
+(``ONEDNN_MAX_CPU_ISA=AVX2``, ``ATEN_CPU_CAPABILITY=avx2``): an AVX2 CPU reproduced on an AVX-512
+one. Each row names the kernel NumPy actually ran (threadpoolctl) and the convolution oneDNN
+actually ran (its verbose log), since a requested kernel the CPU lacks is replaced by another.
 
-Two reference shapes (issue 3): a 2D 'same' convolution at dilation 2 and a causal 1D one at
-dilation 8. Both sides get the same data and do the same multiply-adds; the ratio says how much
-the NumPy implementation loses to PyTorch's oneDNN kernels in memory traffic. GFLOP/s counts
-2 N O C K positions floating-point operations (a multiply and an add per tap, channel and output),
-so a reader can compare both with the machine's peak (cores x clock x FLOP per cycle).
+In a child the two implementations are timed alternately (ours, PyTorch, ours, ...), so a change
+in machine load affects both alike; the ratio is of the two medians from the same run (and,
+as a second column, of the two fastest rounds, which load inflates least). Every
+configuration runs twice (two passes over all of them) and both rows are printed: on a busy
+machine the ratios hold better than the milliseconds. The first calls of a new shape let the fast
+path time its candidate block widths (see course_utils/conv.py); they are warm-up, not measured.
 
-The script prints the CPU and which BLAS kernel NumPy runs (threadpoolctl, if installed): on some
-machines OPENBLAS_CORETYPE forces an older kernel, which slows NumPy but not PyTorch.
+Two reference shapes: a 2D 'same' convolution at dilation 2 and a causal 1D one at dilation 8.
+Both sides get the same data and do the same multiply-adds. GFLOP/s counts 2 N O C K positions
+floating-point operations (a multiply and an add per tap, channel and output).
 Run: make bench (or .venv/bin/python benchmarks/conv_vs_pytorch.py [rounds]).
 """
 
+import json
 import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-# One thread on both sides, set before NumPy's BLAS and PyTorch start their thread pools.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = "1"
-
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from course_utils import conv  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+KERNELS = ("Haswell", "SkylakeX", "Zen")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+CASES = [
+    ("2D x(1,64,128,128) d=2 same", (1, 64, 128, 128), (64, 64, 3, 3), 2, "same"),
+    ("1D x(1,64,16000) d=8 causal", (1, 64, 16000), (64, 64, 3), 8, "causal"),
+]
 
 
-def interleaved_medians(first, second, rounds: int = 31, warmup: int = 3) -> tuple[float, float]:
-    """Median seconds of ``first()`` and of ``second()``, timed alternately for ``rounds`` rounds."""
+def interleaved_times(first, second, rounds: int = 31, warmup: int = 3) -> tuple[float, float, float, float]:
+    """Median and fastest seconds of ``first()`` and ``second()``, timed alternately for ``rounds`` rounds."""
     for _ in range(warmup):
         first()
         second()
@@ -43,7 +51,7 @@ def interleaved_medians(first, second, rounds: int = 31, warmup: int = 3) -> tup
             start = time.perf_counter()
             fn()
             bucket.append(time.perf_counter() - start)
-    return statistics.median(samples[0]), statistics.median(samples[1])
+    return statistics.median(samples[0]), statistics.median(samples[1]), min(samples[0]), min(samples[1])
 
 
 def cpu_name() -> str:
@@ -56,29 +64,27 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def blas_kernel() -> str:
+def has_avx512() -> bool:
     try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    pools = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    info = [f"{i.get('internal_api')} {i.get('version')}, kernel {i.get('architecture')}" for i in pools]
-    return "; ".join(info) or "unknown"
+        return any(line.startswith("flags") and " avx512f" in line for line in open("/proc/cpuinfo"))
+    except OSError:
+        return False
 
 
-def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 31
+def child(rounds: int) -> None:
+    """One configuration, in the environment the parent set: prints one ``RESULT {json}`` per case."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from threadpoolctl import threadpool_info
+
+    from course_utils import conv
+
     torch.set_num_threads(1)
-    print(f"CPU: {cpu_name()}; NumPy {np.__version__}, BLAS: {blas_kernel()}; PyTorch {torch.__version__}")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; one thread each; {rounds} rounds")
+    pools = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    kernel = ", ".join(str(i.get("architecture")) for i in pools) or "unknown"
     rng = np.random.default_rng(0)
-    cases = [
-        ("2D x(1,64,128,128) w(64,64,3,3) d=2 'same'", (1, 64, 128, 128), (64, 64, 3, 3), 2, "same"),
-        ("1D x(1,64,16000)   w(64,64,3)   d=8 causal", (1, 64, 16000), (64, 64, 3), 8, "causal"),
-    ]
-    header = f"{'case':<46}{'fast (ms)':>11}{'torch (ms)':>12}{'ratio':>8}{'fast GFLOP/s':>14}{'torch GFLOP/s':>15}"
-    print(header + "   max |diff|")
-    for name, xs, ws, d, padding in cases:
+    for name, xs, ws, d, padding in CASES:
         ours, theirs = (conv.conv2d, F.conv2d) if len(xs) == 4 else (conv.conv1d, F.conv1d)
         x = rng.standard_normal(xs, dtype=np.float32)
         w = rng.standard_normal(ws, dtype=np.float32)
@@ -96,16 +102,93 @@ def main() -> None:
             return ours(x, w, padding=padding, dilation=d)
 
         with torch.inference_mode():
-            t_ours, t_torch = interleaved_medians(run_ours, run_torch, rounds=rounds)
-            reference = run_torch().numpy()
-        diff = float(np.abs(run_ours() - reference).max())
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                reference = run_torch().numpy()  # oneDNN logs the implementation it runs
+            sys.stdout.flush()
+            for _ in range(20):  # warm-up until the fast path has timed its block widths
+                run_ours()
+                if all(plan.width for plan in conv._PLANS.values()):
+                    break
+            t_ours, t_torch, best_ours, best_torch = interleaved_times(run_ours, run_torch, rounds=rounds)
+        widths = sorted({plan.width for key, plan in conv._PLANS.items() if key[0] == f"{len(xs) - 2}d"})
         positions = int(np.prod(reference.shape[2:]))
         flops = 2 * xs[0] * ws[0] * ws[1] * int(np.prod(ws[2:])) * positions
-        print(
-            f"{name:<46}{t_ours * 1e3:>11.2f}{t_torch * 1e3:>12.2f}{t_ours / t_torch:>8.2f}"
-            f"{flops / t_ours / 1e9:>14.1f}{flops / t_torch / 1e9:>15.1f}   {diff:.1e}"
-        )
+        diff = float(np.abs(run_ours() - reference).max())
+        row = dict(case=name, kernel=kernel, ours=t_ours, torch=t_torch, flops=flops, diff=diff, widths=widths)
+        row["best_ratio"] = best_ours / best_torch
+        print("RESULT " + json.dumps(row), flush=True)
+
+
+def run_child(kernel: str, isa: str | None, rounds: int) -> tuple[list[dict], str]:
+    """Run ``child`` under OPENBLAS_CORETYPE=kernel (and PyTorch capped at ``isa``); rows and oneDNN's names."""
+    env = dict(os.environ)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    for var in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"):
+        env.pop(var, None)
+    env["OPENBLAS_CORETYPE"] = kernel
+    env.update(dict.fromkeys(THREAD_VARS, "1"))
+    if isa:
+        env["ONEDNN_MAX_CPU_ISA"] = isa
+        env["ATEN_CPU_CAPABILITY"] = isa.lower()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(rounds)], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f"OPENBLAS_CORETYPE={kernel} ISA={isa}: child failed\n{done.stderr[-2000:]}")
+    rows, impls = [], []
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            rows.append(json.loads(line[7:]))
+        elif ",primitive,exec,cpu,convolution," in line:
+            impls.append(line.split(",primitive,exec,cpu,convolution,", 1)[1].split(",", 1)[0])
+    return rows, "/".join(dict.fromkeys(impls)) or "?"
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 31
+    import numpy as np
+    import torch
+
+    preset = {k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    print(f"CPU: {cpu_name()}; NumPy {np.__version__}; PyTorch {torch.__version__}")
+    print(
+        f"One thread each side; medians of {rounds} interleaved rounds; every configuration run twice. "
+        f"Preset in this shell: {preset or 'no OPENBLAS_* variable'} (each row sets its own)."
+    )
+    configs = [(k, None) for k in KERNELS]
+    if has_avx512():  # PyTorch at the AVX2 level too, as on an AVX2-only CPU
+        configs += [("Haswell", "AVX2"), ("Zen", "AVX2")]
+    header = (
+        f"{'OPENBLAS_CORETYPE':<18}{'NumPy runs':<11}{'PyTorch (oneDNN)':<18}{'case':<29}"
+        f"{'fast ms':>8}{'torch ms':>9}{'ratio':>7}{'(min)':>7}{'GFLOP/s':>13}  block   max|diff|"
+    )
+    print(header)
+    worst: dict[tuple, float] = {}
+    for _ in range(2):
+        for kernel, isa in configs:
+            rows, impl = run_child(kernel, isa, rounds)
+            for row in rows:
+                ratio = row["ours"] / row["torch"]
+                key = (kernel, isa, row["case"])
+                worst[key] = max(worst.get(key, 0.0), ratio)
+                gflops = f"{row['flops'] / row['ours'] / 1e9:.0f} / {row['flops'] / row['torch'] / 1e9:.0f}"
+                label = f"{kernel}{' +AVX2' if isa else ''}"
+                print(
+                    f"{label:<18}{row['kernel']:<11}{impl:<18}{row['case']:<29}{row['ours'] * 1e3:>8.2f}"
+                    f"{row['torch'] * 1e3:>9.2f}{ratio:>7.2f}{row['best_ratio']:>7.2f}{gflops:>13}  "
+                    f"{','.join(map(str, row['widths'])):<7} {row['diff']:.1e}"
+                )
+    print(
+        "ratio = median time(fast) / median time(PyTorch) in the same child, (min) the same for the fastest "
+        "rounds; GFLOP/s fast / PyTorch (medians); block = positions per product chosen by the fast path's "
+        "timing. +AVX2: PyTorch capped at AVX2 as well."
+    )
+    print(f"Highest median ratio over all rows of both runs: {max(worst.values()):.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]))
+    else:
+        main()

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from course_utils import conv
 from course_utils.conv import conv1d, conv2d
 
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
@@ -290,3 +291,113 @@ def test_reused_padding_workspace_never_leaks_between_calls():
     np.testing.assert_allclose(y_second, _reference(second, w, None, 1, "same", 2), atol=1e-12)
     np.testing.assert_allclose(y_first, _reference(first, w, None, 1, "same", 2), atol=1e-12)  # not overwritten
     np.testing.assert_allclose(conv2d(second, w, padding=1), _reference(second, w, None, 1, 1, 1), atol=1e-12)
+
+
+# Block widths of the fast path: chosen by timing, never by the bits -------------------------------
+
+
+def _widths(inner, o, itemsize, total):
+    """Every width the planner may choose for this problem, and two more multiples of the unit."""
+    candidates = conv._candidates(inner, o, itemsize, total)
+    extra = {candidates[0] + conv._UNIT, 3 * candidates[0]}
+    whole = -(-total // conv._UNIT) * conv._UNIT  # one block: the candidate ``total`` itself
+    return candidates, sorted({c if c < total else whole for c in candidates} | {w for w in extra if w < total})
+
+
+def _same_bits_whatever_the_width(fn, x, w, inner, total, **kwargs):
+    conv._PLANS.clear()
+    candidates, widths = _widths(inner, w.shape[0], x.itemsize, total)
+    assert len(candidates) > 1, "the problem is too small for the planner to choose"
+    planned = [fn(x, w, **kwargs) for _ in range(4)]  # the first calls mix the candidate widths
+    for width in widths:
+        with conv._forced_width(width):
+            forced = fn(x, w, **kwargs)
+        assert forced.tobytes() == planned[0].tobytes(), f"width {width} changed the result"
+    assert all(p.tobytes() == planned[0].tobytes() for p in planned[1:])
+    np.testing.assert_allclose(
+        planned[0], _reference(x, w, None, 1, kwargs["padding"], kwargs["dilation"]), **TOL[x.dtype.type]
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(32, 48),
+    o=st.integers(64, 96),
+    h=st.integers(28, 48),
+    wd=st.integers(28, 48),
+    k=st.just(3),
+    dilation=st.integers(1, 3),
+    padding=st.sampled_from(["same", "valid", 2]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_conv2d_bits_do_not_depend_on_the_block_width(n, c, o, h, wd, k, dilation, padding, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, wd)).astype(dtype)
+    w = rng.standard_normal((o, c, k, k)).astype(dtype)
+    pad = {"same": (k - 1) * dilation, "valid": 0}.get(padding, 2 * padding)
+    span = (k - 1) * dilation
+    total = (h + pad - span - 1) * (wd + pad) + wd + pad - span  # output positions at the padded pitch
+    assume(len(conv._candidates(k * k * c, o, x.itemsize, total)) > 1)
+    _same_bits_whatever_the_width(conv2d, x, w, k * k * c, total, padding=padding, dilation=dilation)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(48, 64),
+    o=st.integers(64, 96),
+    length=st.integers(1500, 6000),
+    k=st.integers(3, 4),
+    dilation=st.integers(1, 16),
+    padding=st.sampled_from(["causal", "same", "valid"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_conv1d_bits_do_not_depend_on_the_block_width(n, c, o, length, k, dilation, padding, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, length)).astype(dtype)
+    w = rng.standard_normal((o, c, k)).astype(dtype)
+    total = length - ((k - 1) * dilation if padding == "valid" else 0)
+    assume(len(conv._candidates(k * c, o, x.itemsize, total)) > 1)
+    _same_bits_whatever_the_width(conv1d, x, w, k * c, total, padding=padding, dilation=dilation)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_benchmark_shapes_give_the_same_bits_at_every_width(dtype):
+    rng = np.random.default_rng(3)
+    x2 = rng.standard_normal((1, 64, 96, 96)).astype(dtype)
+    w2 = rng.standard_normal((64, 64, 3, 3)).astype(dtype)
+    _same_bits_whatever_the_width(conv2d, x2, w2, 576, 95 * 100 + 96, padding="same", dilation=2)
+    x1 = rng.standard_normal((1, 64, 16000)).astype(dtype)
+    w1 = rng.standard_normal((64, 64, 3)).astype(dtype)
+    _same_bits_whatever_the_width(conv1d, x1, w1, 192, 16000, padding="causal", dilation=8)
+
+
+def test_the_planner_times_a_few_widths_then_keeps_one_per_shape():
+    conv._PLANS.clear()
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 64, 8000)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3)).astype(np.float32)
+    candidates = conv._candidates(192, 64, 4, 8000)
+    assert 2 <= len(candidates) <= 3
+    assert all(c % conv._UNIT == 0 for c in candidates if c < 8000)
+    for _ in range(2 * conv._SAMPLES * len(candidates)):  # planning is bounded: a few calls at most
+        conv1d(x, w, padding="causal", dilation=4)
+    (plan,) = conv._PLANS.values()
+    assert plan.width in candidates
+    assert all(count == conv._SAMPLES for count in plan.count.values())
+    conv1d(x[:, :, :6000], w, padding="causal", dilation=4)  # another length: a plan of its own
+    assert len(conv._PLANS) == 2 and plan.width in candidates
+    with pytest.raises(ValueError, match="width must be a multiple of 192, got 100"):
+        with conv._forced_width(100):
+            pass
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 16, 32), (1, 5, 7, 9), (2, 4, 1024), (1, 3, 1000)])
+def test_channels_last_copy_is_a_plain_transpose(shape):
+    x = np.random.default_rng(5).standard_normal(shape)  # planes of 4 KiB go through the staged copy
+    first = conv._channels_last(x).copy()
+    np.testing.assert_array_equal(first, np.moveaxis(x, 1, -1))
+    np.testing.assert_array_equal(conv._channels_last(-x), -first)  # the reused buffer is rewritten
