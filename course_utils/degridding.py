@@ -1,4 +1,4 @@
-"""Gridding as aliasing, and fixes from the literature, measured on one synthetic task (chapter 7).
+"""Gridding through sub-grids and frequencies, and the literature's fixes, measured on one synthetic task (chapter 7).
 
 A rate-``d`` layer only combines pixels ``d`` apart, so its frequency response is periodic with
 period ``2 pi / d``: it passes a pattern of period ``d`` (a checkerboard, for ``d = 2``) exactly as
