@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -61,6 +62,108 @@ LIB = {
 
 class BuildError(RuntimeError):
     pass
+
+
+# --------------------------------------------------------------------------- what may be written where
+
+MARKER = ".course-site"  # written into every folder this script builds; only such a folder is replaced
+MARKER_TEXT = "Built by tools/build_site.py of the dilated-convolutions course; rebuilt (replaced) by it.\n"
+SOURCES = ("notebooks", "course_utils", "tools", "tests", "docs", "anim", "benchmarks", ".git")
+
+
+def check_output_dir(site: Path) -> None:
+    """Refuse an output folder this script did not make, and any folder that holds the course's sources.
+
+    A folder is replaced only when it holds the marker file an earlier build wrote. The checkout, any
+    folder above it, and its source folders are refused even with a marker (a copied marker must not
+    turn `build_site.py .` into a deletion of the course)."""
+    site = site.resolve()
+    root = ROOT.resolve()
+    if site == root or root.is_relative_to(site):
+        raise BuildError(f"refusing to write the site into {site}: it holds the course's sources")
+    for name in SOURCES:
+        if site.is_relative_to(root / name):
+            raise BuildError(f"refusing to write the site into {site}: it is inside the course's {name}/ folder")
+    if site.exists() or site.is_symlink():
+        if not site.is_dir() or site.is_symlink():
+            raise BuildError(f"refusing to replace {site}: it is not a folder this script built")
+        if any(site.glob("*.ipynb")) or (site / ".git").exists():
+            raise BuildError(f"refusing to replace {site}: it holds notebooks or a git repository")
+        if not (site / MARKER).is_file() and not _legacy_build(site):
+            raise BuildError(
+                f"refusing to replace {site}: it exists and was not built by this script (no {MARKER} file); "
+                "name a new folder or remove it yourself"
+            )
+
+
+LAYOUT = {"index.html", "lib", "notebooks", "slides", "docs", "anim", "student", "student.zip", "handouts"}
+
+
+def _legacy_build(site: Path) -> bool:
+    """The default site/ as builds before the marker file left it: only the site's own entries."""
+    if site != (ROOT / "site").resolve():
+        return False
+    names = {path.name for path in site.iterdir()}
+    return bool(names) and names <= LAYOUT and (site / "lib" / "require.js").is_file()
+
+
+# --------------------------------------------------------------------------- untrusted HTML
+
+
+# What the pages keep of the HTML in a notebook (Markdown cells, text/html and text/markdown outputs,
+# HTML widgets' values): an allow-list, applied by nh3 (the Ammonia sanitizer). Scripts, event
+# handlers, iframes, forms, styles that position things and javascript: URLs are dropped; the
+# course's own cells use nothing beyond this list, so its pages are unchanged.
+def sanitize_html(fragment) -> str:
+    import nh3
+
+    attributes = {tag: set(values) for tag, values in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["*"] = {"class", "id", "title", "lang", "dir", "aria-hidden", "aria-label"}
+    for tag in ("th", "td", "span", "div", "p"):
+        attributes.setdefault(tag, set()).add("style")
+    attributes["a"] |= {"title"}
+    return nh3.clean(
+        str(fragment),
+        tags=(set(nh3.ALLOWED_TAGS) | {"input", "label"}) - {"map", "area"},
+        clean_content_tags={"script", "style"},
+        attributes=attributes | {"input": {"type", "checked", "disabled"}},
+        filter_style_properties={"text-align", "color", "background-color", "font-weight", "font-style"},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+_HTML_WIDGETS = ("HTMLModel", "HTMLMathModel")
+
+
+def sanitize_notebook(nb):
+    """The notebook with every piece of HTML that reaches a page passed through `sanitize_html` and
+    every JavaScript output removed; the widget state keeps only data (its views are drawn by the
+    widget manager, whose own scripts are the only ones that run)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "raw":
+            cell.source = ""
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not data:
+                continue
+            for mime in list(data):
+                if "javascript" in mime or mime in ("text/vnd.mermaid",):
+                    del data[mime]
+                elif mime == "image/svg+xml":
+                    del data[mime]  # SVG can carry scripts; the course's figures are PNG
+            if not data:
+                data["text/plain"] = ""
+    widgets = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for model in widgets.get("state", {}).values():
+        state = model.get("state", {})
+        if model.get("model_name") in _HTML_WIDGETS and isinstance(state.get("value"), str):
+            state["value"] = sanitize_html(state["value"])
+        for key in ("description", "tooltip", "placeholder"):
+            if isinstance(state.get(key), str) and ("<" in state[key] or "&" in state[key]):
+                state[key] = sanitize_html(state[key])
+    return nb
 
 
 # --------------------------------------------------------------------------- JavaScript packages
@@ -179,6 +282,17 @@ def rewrite_links(page_html: str, source_repo_path: str, page_site_path: str) ->
 # --------------------------------------------------------------------------- notebooks
 
 
+def read_notebook(path: Path):
+    """The notebook at `path`, or a BuildError naming the file and what is wrong with it."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except OSError as error:
+        raise BuildError(f"cannot read {path}: {error.strerror or error}") from None
+    except Exception as error:  # truncated JSON, not a notebook, an unknown nbformat
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BuildError(f"{path} is not a readable notebook ({type(error).__name__}: {reason[:160]})") from None
+
+
 def chapters() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -265,6 +379,9 @@ def _exporter(kind: str, depth: int):
         config[cls].mathjax_url = urls["mathjax_url"]
         config[cls].widget_renderer_url = urls["widget_renderer_url"]
         config[cls].extra_template_basedirs = [str(TEMPLATES)]
+    # Markdown cells, text/html and text/markdown outputs go through `clean_html`, which is nh3 here
+    # (registered below); JavaScript outputs are not written at all.
+    config.HTMLExporter.sanitize_html = True
     if kind == "slides":
         config.SlidesExporter.reveal_url_prefix = urls["reveal_url_prefix"]
         config.SlidesExporter.reveal_theme = REVEAL_THEME
@@ -273,8 +390,11 @@ def _exporter(kind: str, depth: int):
         config.SlidesExporter.reveal_width = "1100"  # room for a 100-character code line
         config.SlidesExporter.reveal_height = "780"
         config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
-        return SlidesExporter(config=config, template_name="course_reveal")
-    return HTMLExporter(config=config, template_name="course_lab")
+        exporter = SlidesExporter(config=config, template_name="course_reveal")
+    else:
+        exporter = HTMLExporter(config=config, template_name="course_lab")
+    exporter.register_filter("clean_html", sanitize_html)
+    return exporter
 
 
 def _nav(page_site_path: str, items: list[tuple[str, str]]) -> str:
@@ -294,7 +414,7 @@ def build_chapter(args) -> tuple[str, str, int]:
     """Page and deck of one chapter (runs in a worker process)."""
     path, site, nav_items = args
     name = path.stem
-    nb = nbformat.read(path, as_version=4)
+    nb = sanitize_notebook(read_notebook(path))
     title = chapter_title(nb)
     nb.metadata["title"] = title
     repo_path = f"notebooks/{path.name}"
@@ -360,7 +480,7 @@ def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
         if entry["goals"]:
             lines.append("After this chapter you can:")
             lines.append("")
-            lines += [f"- {goal}" for goal in entry["goals"]]
+            lines += [f"- {html.escape(goal, quote=False)}" for goal in entry["goals"]]
             lines.append("")
         lines.append(
             f"[Read the chapter](notebooks/{entry['name']}.html) · "
@@ -397,7 +517,7 @@ def build_student(site: Path) -> None:
     base = site / "student" / STUDENT_DIR
     (base / "notebooks").mkdir(parents=True, exist_ok=True)
     for path in chapters():
-        nb = student_copy(nbformat.read(path, as_version=4))
+        nb = student_copy(read_notebook(path))
         nbformat.write(nb, base / "notebooks" / path.name)
     for page in sorted((ROOT / "notebooks").glob("*.md")):
         shutil.copy2(page, base / "notebooks" / page.name)
@@ -410,13 +530,36 @@ def build_student(site: Path) -> None:
 
 
 def build(site: Path, workers: int = 2) -> dict:
-    """Build the whole site into `site` (replaced). Returns what was built."""
+    """Build the whole site into `site` (replaced if an earlier build made it). Returns what was built.
+
+    Everything is written into a fresh temporary folder beside `site`, which replaces `site` only
+    when complete; on any error (a broken notebook, a full disk, Ctrl-C) it is removed and `site`
+    is left as it was."""
     start = time.perf_counter()
-    ensure_node_modules()
     site = site.resolve()
-    tmp = site.with_name(site.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    check_output_dir(site)
+    ensure_node_modules()
+    site.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{site.name}.tmp-", dir=site.parent))
+    try:
+        report = _build_into(tmp, workers)
+        (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+        check_output_dir(site)  # still ours (nothing appeared there meanwhile)
+        old = None
+        if site.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{site.name}.old-", dir=site.parent))
+            site.rename(old / "site")
+        tmp.rename(site)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    return {**report, "bytes": size, "seconds": time.perf_counter() - start}
+
+
+def _build_into(tmp: Path, workers: int) -> dict:
 
     copy_libraries(tmp)
     shutil.copytree(ROOT / "anim", tmp / "anim", ignore=shutil.ignore_patterns("*.tmp"))
@@ -458,20 +601,11 @@ def build(site: Path, workers: int = 2) -> dict:
 
     entries = []
     for path, (name, title, slides) in zip(chapters(), built, strict=True):
-        entries.append(
-            {"name": name, "title": title, "slides": slides, "goals": learning_goals(nbformat.read(path, 4))}
-        )
+        entries.append({"name": name, "title": title, "slides": slides, "goals": learning_goals(read_notebook(path))})
     build_index(tmp, entries, md_done)
     build_student(tmp)
 
-    old = site.with_name(site.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if site.exists():
-        site.rename(old)
-    tmp.rename(site)
-    shutil.rmtree(old, ignore_errors=True)
-    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    return {"chapters": entries, "pages": md_done, "bytes": size, "seconds": time.perf_counter() - start}
+    return {"chapters": entries, "pages": md_done}
 
 
 def main(argv: list[str]) -> int:
@@ -480,6 +614,13 @@ def main(argv: list[str]) -> int:
         report = build(site, workers=min(2, os.cpu_count() or 1))
     except BuildError as error:
         print(f"site: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a folder without write permission: the cause and the file
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"site: cannot write the site: {error.strerror or error}{where}; nothing was changed", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        print(f"site: {' '.join(map(str, error.cmd))} failed with exit status {error.returncode}", file=sys.stderr)
         return 1
     slides = ", ".join(f"{entry['name'][:2]}: {entry['slides']}" for entry in report["chapters"])
     print(
