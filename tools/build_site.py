@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import itertools
 import os
 import posixpath
 import re
@@ -324,6 +325,186 @@ def student_copy(nb):
     return nb
 
 
+# --------------------------------------------------------------------------- decks that fit
+
+# The deck is 1200x675 deck pixels (the template's layout: code 18 px on 1.3 lines, prose 23 px on 1.4).
+# Before a chapter becomes a deck, every slide is measured in estimated deck pixels and one that would
+# not fit is split at the source's own boundaries: between cells, between the paragraphs of a long
+# Markdown cell, between a code cell and its output, and between the lines of a long printed output.
+# The pieces become sub-slides that follow in reading order (the arrow keys walk them).
+SLIDE_BUDGET = 610  # deck pixels a slide's content may take (the slide is 675 high; margins and slack)
+CODE_LINE, CODE_CHARS = 24, 104  # px per line, characters per line before a long line wraps
+PROSE_LINE, PROSE_CHARS = 33, 108
+OUTPUT_PIECE = "deck-output-only"  # tag of a cell that shows only its outputs (the template skips its code)
+
+
+def _slide_type(cell) -> str:
+    return cell.metadata.get("slideshow", {}).get("slide_type", "-")
+
+
+def _set_slide_type(cell, kind: str) -> None:
+    cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
+def _png_size(b64: str) -> tuple[int, int]:
+    import base64
+    import struct
+
+    head = base64.b64decode(b64[:44])
+    return struct.unpack(">II", head[16:24]) if head[12:16] == b"IHDR" else (800, 500)
+
+
+def _markdown_height(text: str) -> int:
+    height, in_math = 0, False
+    for block in re.split(r"\n\s*\n", text.strip()):
+        stripped = block.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("# "):
+            height += 80
+        elif stripped.startswith("## "):
+            height += 66
+        elif stripped.startswith("### "):
+            height += 52
+        elif stripped.startswith("$$") or in_math:
+            height += 40 + 32 * stripped.count("\\\\") + (40 if "\\sum" in stripped or "\\frac" in stripped else 0)
+        elif stripped.startswith("|"):
+            height += 38 * stripped.count("\n") + 40
+        elif stripped.startswith("```"):
+            height += CODE_LINE * (stripped.count("\n") - 1) + 20
+        else:
+            height += PROSE_LINE * _wrapped_lines(re.sub(r"\]\([^)]*\)|[*`$]", "", stripped), PROSE_CHARS) + 14
+        in_math = stripped.startswith("$$") and stripped.count("$$") == 1
+    return height
+
+
+def _output_height(output) -> int:
+    data = output.get("data", {})
+    if output.get("output_type") == "stream":
+        return CODE_LINE * _wrapped_lines(output.get("text", "").rstrip("\n"), CODE_CHARS) + 8
+    if "image/png" in data:
+        width, height = _png_size(data["image/png"])
+        scale = min(1.0, 1200 / max(width, 1), 560 / max(height, 1))
+        return int(height * scale * 1.1) + 12
+    if "application/vnd.jupyter.widget-view+json" in data:
+        return 56
+    if "text/html" in data:
+        return 40 * max(1, str(data["text/html"]).count("<tr"))
+    if "text/plain" in data:
+        return CODE_LINE * _wrapped_lines(str(data["text/plain"]), CODE_CHARS) + 8
+    return 0
+
+
+def cell_height(cell) -> int:
+    """Estimated height of a cell on a slide, in deck pixels (0 for notes and skipped cells)."""
+    if _slide_type(cell) in ("notes", "skip"):
+        return 0
+    if cell.cell_type == "markdown":
+        return _markdown_height(cell.source)
+    if cell.cell_type != "code":
+        return 0
+    tags = cell.metadata.get("tags", [])
+    height = 0 if OUTPUT_PIECE in tags or not cell.source.strip() else CODE_LINE * _wrapped_lines(cell.source, CODE_CHARS) + 26
+    return height + sum(_output_height(output) for output in cell.get("outputs", []))
+
+
+_PIECES = itertools.count(1)
+
+
+def _new_cell_like(cell, **changes):
+    piece = copy.deepcopy(cell)
+    for key, value in changes.items():
+        piece[key] = value
+    if "id" in cell:
+        piece["id"] = f"{cell['id']}-p{next(_PIECES)}"  # HTML ids stay unique
+    return piece
+
+
+def _split_cell(cell) -> list:
+    """A cell too tall for one slide, as pieces that each fit (the first keeps the cell's slide type)."""
+    if cell_height(cell) <= SLIDE_BUDGET:
+        return [cell]
+    pieces = []
+    if cell.cell_type == "markdown":
+        blocks, current = re.split(r"\n\s*\n", cell.source.strip()), []
+        for block in blocks:
+            candidate = "\n\n".join(current + [block])
+            text = "\n\n".join(current)
+            balanced = text.count("$$") % 2 == 0 and text.count("```") % 2 == 0
+            if current and balanced and _markdown_height(candidate) > SLIDE_BUDGET:
+                pieces.append(_new_cell_like(cell, source="\n\n".join(current)))
+                current = [block]
+            else:
+                current.append(block)
+        pieces.append(_new_cell_like(cell, source="\n\n".join(current)))
+    elif cell.cell_type == "code":
+        head = _new_cell_like(cell, outputs=[])
+        pieces = [head] if cell.source.strip() and OUTPUT_PIECE not in cell.metadata.get("tags", []) else []
+        group, used = [], 0
+        for output in cell.get("outputs", []):
+            parts = [output]
+            if output.get("output_type") == "stream" and _output_height(output) > SLIDE_BUDGET:
+                chunks, current, rows = [], [], 0
+                for line in output["text"].rstrip("\n").split("\n"):
+                    need = _wrapped_lines(line, CODE_CHARS)
+                    if current and (rows + need) * CODE_LINE + 8 > SLIDE_BUDGET * 0.85:
+                        chunks.append(current)
+                        current, rows = [], 0
+                    current.append(line)
+                    rows += need
+                chunks.append(current)
+                parts = [nbformat.from_dict(dict(copy.deepcopy(output), text="\n".join(c) + "\n")) for c in chunks]
+            for part in parts:
+                height = _output_height(part)
+                if group and used + height > SLIDE_BUDGET:
+                    pieces.append(_output_piece(cell, group))
+                    group, used = [], 0
+                group.append(part)
+                used += height
+        if group:
+            if pieces and pieces[-1] is head and cell_height(_new_cell_like(cell, outputs=group)) <= SLIDE_BUDGET:
+                pieces[-1] = _new_cell_like(cell, outputs=group)
+            else:
+                pieces.append(_output_piece(cell, group))
+    else:
+        return [cell]
+    for piece in pieces[1:]:
+        _set_slide_type(piece, "subslide")
+    return pieces
+
+
+def _output_piece(cell, outputs):
+    piece = _new_cell_like(cell, outputs=outputs)
+    piece.metadata["tags"] = list(piece.metadata.get("tags", [])) + [OUTPUT_PIECE]
+    return piece
+
+
+def fit_deck(nb):
+    """The deck's notebook with every slide that would overflow split into sub-slides (see above)."""
+    nb = copy.deepcopy(nb)
+    cells, used, started = [], 0, False
+    for cell in nb.cells:
+        kind = _slide_type(cell)
+        for piece in _split_cell(cell):
+            kind = _slide_type(piece)
+            height = cell_height(piece)
+            if kind in ("slide", "subslide") or not started:
+                used = 0
+            elif height and used + height > SLIDE_BUDGET and used > 0:
+                _set_slide_type(piece, "subslide")
+                used = 0
+            if kind not in ("notes", "skip"):
+                started = True
+            used += height
+            cells.append(piece)
+    nb.cells = cells
+    return nb
+
+
 def expected_slide_count(nb) -> int:
     """Vertical slides of the deck, per nbconvert's rules: the first visible cell opens a slide, then
     every 'slide' or 'subslide' cell opens one."""
@@ -387,9 +568,8 @@ def _exporter(kind: str, depth: int):
         config.SlidesExporter.reveal_theme = REVEAL_THEME
         config.SlidesExporter.reveal_transition = "none"
         config.SlidesExporter.reveal_number = "c/t"
-        config.SlidesExporter.reveal_width = "1100"  # room for a 100-character code line
-        config.SlidesExporter.reveal_height = "780"
-        config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
+        config.SlidesExporter.reveal_width = "1200"  # the template sets the same size (and the layout)
+        config.SlidesExporter.reveal_height = "675"
         exporter = SlidesExporter(config=config, template_name="course_reveal")
     else:
         exporter = HTMLExporter(config=config, template_name="course_lab")
@@ -424,7 +604,7 @@ def build_chapter(args) -> tuple[str, str, int]:
     body, _ = _exporter("page", 1).from_notebook_node(nb, resources=resources)
     _write_page(Path(site) / page_path, rewrite_links(body, repo_path, page_path))
 
-    deck = without_solutions(nb)
+    deck = fit_deck(without_solutions(nb))
     deck_path = f"slides/{name}.slides.html"
     body, _ = _exporter("slides", 1).from_notebook_node(deck, resources={"metadata": {"name": name}})
     _write_page(Path(site) / deck_path, rewrite_links(body, repo_path, deck_path))
