@@ -408,7 +408,9 @@ def cell_height(cell) -> int:
     if cell.cell_type != "code":
         return 0
     tags = cell.metadata.get("tags", [])
-    height = 0 if OUTPUT_PIECE in tags or not cell.source.strip() else CODE_LINE * _wrapped_lines(cell.source, CODE_CHARS) + 26
+    height = CODE_LINE * _wrapped_lines(cell.source, CODE_CHARS) + 26
+    if OUTPUT_PIECE in tags or not cell.source.strip():
+        height = 0
     return height + sum(_output_height(output) for output in cell.get("outputs", []))
 
 
