@@ -122,7 +122,7 @@ def sanitize_html(fragment) -> str:
     attributes["*"] = {"class", "id", "title", "lang", "dir", "aria-hidden", "aria-label"}
     for tag in ("th", "td", "span", "div", "p"):
         attributes.setdefault(tag, set()).add("style")
-    attributes["a"] |= {"title"}
+    attributes["a"] |= {"title", "download"}
     return nh3.clean(
         str(fragment),
         tags=(set(nh3.ALLOWED_TAGS) | {"input", "label"}) - {"map", "area"},
@@ -581,10 +581,11 @@ def _exporter(kind: str, depth: int):
 
 def _nav(page_site_path: str, items: list[tuple[str, str]]) -> str:
     page_dir = posixpath.dirname(page_site_path)
-    return "".join(
-        f'<a href="{html.escape(posixpath.relpath(target, page_dir or "."))}">{html.escape(label)}</a>'
-        for label, target in items
-    )
+    links = []
+    for label, target in items:
+        href = posixpath.relpath(target, page_dir or ".")
+        links.append(_download(label, href) if target.endswith(".ipynb") else f'<a href="{html.escape(href)}">{html.escape(label)}</a>')
+    return "".join(links)
 
 
 def _write_page(out: Path, body: str) -> None:
@@ -640,23 +641,51 @@ PAGE_LABELS = {
 }
 
 
-def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
+def _download(label: str, href: str) -> str:
+    """A link that downloads its file (a notebook would otherwise open as raw JSON in the browser)."""
+    name = posixpath.basename(href)
+    return f'<a href="{html.escape(href)}" download="{html.escape(name)}">{html.escape(label)}</a>'
+
+
+def handout_name(chapter: str) -> str:
+    return f"handouts/{chapter[:2]}.pdf"
+
+
+def build_index(site: Path, entries: list[dict], pages: list[str], handouts: bool = True) -> None:
+    """The front page: the guide and the decks first (what a lecturer opens), then each chapter."""
+    guide = "docs/lecturers_guide.html"
     lines = [
         "# Dilated convolutions, from scratch to real networks",
         "",
         "An open course on dilated (atrous) convolutions: why they grow the receptive field without",
         "losing resolution or adding parameters, how to compute them from scratch, how PyTorch and Keras",
         "spell them, what goes wrong (the gridding problem), how to fix it, and where they live in real",
-        "networks (ASPP, WaveNet, dilated backbones, the TCN). Every claim is checked in code. This site",
-        "is the course as stored:",
-        "read each chapter here, present it as slides, or download the student copies and run them in",
-        "JupyterLab.",
+        "networks (ASPP, WaveNet, dilated backbones, the TCN). Every claim is checked in code.",
+        "",
+        "## Teach it",
+        "",
+    ]
+    if guide in pages:
+        lines.append(
+            f"- [Lecturer's guide]({guide}): how long each chapter takes, what to stress, the keys that drive "
+            "the slides (→ or Space, S for speaker notes, O, F, G, ?, B)."
+        )
+    lines.append("- Slides, one deck per chapter (each links back here and has a menu of its sections, key M):")
+    lines.append("")
+    for entry in entries:
+        count = f"{entry['slides']} slide" + ("s" if entry["slides"] != 1 else "")
+        handout = f" · [handout PDF]({handout_name(entry['name'])})" if handouts else ""
+        lines.append(f"    - [{html.escape(entry['title'])}](slides/{entry['name']}.slides.html) ({count}){handout}")
+    lines += [
+        "",
+        f"- Student copies: {_download('all chapters as one zip', 'student.zip')}, the chapters without "
+        "worked solutions, the GIFs and a short read-me. Unzip it inside the course folder and open it "
+        "with `make lab`.",
         "",
         "## Chapters",
         "",
     ]
     for entry in entries:
-        count = f"{entry['slides']} slide" + ("s" if entry["slides"] != 1 else "")
         lines.append(f"### {html.escape(entry['title'])}")
         lines.append("")
         if entry["goals"]:
@@ -664,24 +693,109 @@ def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
             lines.append("")
             lines += [f"- {html.escape(goal, quote=False)}" for goal in entry["goals"]]
             lines.append("")
+        student = f"student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb"
         lines.append(
             f"[Read the chapter](notebooks/{entry['name']}.html) · "
-            f"[Slides](slides/{entry['name']}.slides.html) ({count}) · "
-            f"[Student copy](student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb)"
+            f"[Slides](slides/{entry['name']}.slides.html) · "
+            + _download("Student copy (.ipynb)", student)
         )
         lines.append("")
     lines += ["## More", ""]
     for page in pages:
+        if page == guide:
+            continue
         label = PAGE_LABELS.get(page, Path(page).stem.replace("_", " ").capitalize())
         lines.append(f"- [{label}]({page})")
-    lines.append(
-        "- [Student copies as one zip](student.zip): the chapters without worked solutions, the GIFs, "
-        "and a short read-me. Unzip it inside the course folder and open it with `make lab`."
-    )
     lines.append("")
     nb = markdown_notebook("\n".join(lines), "Dilated convolutions: a course")
     body, _ = _exporter("page", 0).from_notebook_node(nb, resources={"metadata": {"name": "index"}})
     _write_page(site / "index.html", body)
+
+
+# --------------------------------------------------------------------------- handouts
+
+CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
+HANDOUT_NOTES_MIN = 140  # deck pixels below each slide for its speaker notes (more when a note needs it)
+
+
+def handouts_unavailable() -> str | None:
+    """Why the handouts cannot be printed here (no Chromium, no Playwright), or None."""
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed"
+    return None
+
+
+_HANDOUT_LAYOUT = """(minNotes) => {
+    // Each printed page: the slide on top, its speaker notes below, "n / N" at the bottom right.
+    const pages = [...document.querySelectorAll('.pdf-page')];
+    const slideH = Reveal.getConfig().height, slideW = Reveal.getConfig().width;
+    let notesH = minNotes;
+    for (const page of pages) {
+        const notes = page.querySelector('.speaker-notes-pdf');
+        if (notes) {
+            notes.style.cssText = 'position:absolute;left:0;top:' + slideH + 'px;width:' + slideW + 'px;' +
+                'height:auto;padding:12px 36px;box-sizing:border-box;font-size:19px;line-height:1.35;' +
+                'border-top:2px solid #666;background:#fff;color:#222;text-align:left';
+            notesH = Math.max(notesH, notes.scrollHeight + 8);
+        }
+    }
+    const total = pages.length;
+    pages.forEach((page, i) => {
+        page.style.height = (slideH + notesH) + 'px';
+        page.style.width = slideW + 'px';
+        const section = page.querySelector(':scope > section');
+        if (section) { section.style.top = '0px'; section.style.left = '0px'; }
+        let number = page.querySelector('.slide-number-pdf');
+        if (!number) { number = document.createElement('div'); number.className = 'slide-number-pdf'; page.appendChild(number); }
+        number.textContent = (i + 1) + ' / ' + total;
+        number.style.cssText = 'position:absolute;right:12px;bottom:8px;font:16px sans-serif;color:#222;background:#fff';
+    });
+    const style = document.createElement('style');
+    style.textContent = '@page { size: ' + slideW + 'px ' + (slideH + notesH) + 'px; margin: 0; }';
+    document.head.appendChild(style);
+    return {pages: total, width: slideW, height: slideH + notesH};
+}"""
+
+
+def build_handouts(site: Path, decks: list[str], timeout_ms: int = 60_000) -> dict[str, int]:
+    """One PDF per deck in site/handouts/: every slide on its own page with its speaker notes below it,
+    printed by the system Chromium through Playwright from the deck's print view, offline (every
+    request that is not a file of the site is refused). Returns the page count of each PDF."""
+    from playwright.sync_api import sync_playwright
+
+    out = site / "handouts"
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            context.route(re.compile(r"^(?!file:)"), lambda route: route.abort())  # offline: files of the site only
+            page = context.new_page()
+            for name in decks:
+                deck = site / "slides" / f"{name}.slides.html"
+                page.goto(deck.as_uri() + "?print-pdf", wait_until="load", timeout=timeout_ms)
+                page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=timeout_ms)
+                page.wait_for_function("() => document.querySelectorAll('.pdf-page').length > 0", timeout=timeout_ms)
+                page.evaluate(
+                    "() => new Promise(done => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => done(1)) : done(0))"
+                )
+                layout = page.evaluate(_HANDOUT_LAYOUT, HANDOUT_NOTES_MIN)
+                target = site / handout_name(name)
+                page.pdf(
+                    path=str(target), width=f"{layout['width']}px", height=f"{layout['height']}px",
+                    print_background=True, prefer_css_page_size=True,
+                )
+                counts[name] = layout["pages"]
+        finally:
+            browser.close()
+    return counts
 
 
 STUDENT_README = """Student copies of the course "Dilated convolutions, from scratch to real networks"
@@ -711,7 +825,7 @@ def build_student(site: Path) -> None:
                 archive.write(path, path.relative_to(site / "student").as_posix())
 
 
-def build(site: Path, workers: int = 2) -> dict:
+def build(site: Path, workers: int = 2, handouts: bool = True) -> dict:
     """Build the whole site into `site` (replaced if an earlier build made it). Returns what was built.
 
     Everything is written into a fresh temporary folder beside `site`, which replaces `site` only
@@ -724,7 +838,7 @@ def build(site: Path, workers: int = 2) -> dict:
     site.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site.name}.tmp-", dir=site.parent))
     try:
-        report = _build_into(tmp, workers)
+        report = _build_into(tmp, workers, handouts)
         (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
         check_output_dir(site)  # still ours (nothing appeared there meanwhile)
         old = None
@@ -741,7 +855,7 @@ def build(site: Path, workers: int = 2) -> dict:
     return {**report, "bytes": size, "seconds": time.perf_counter() - start}
 
 
-def _build_into(tmp: Path, workers: int) -> dict:
+def _build_into(tmp: Path, workers: int, handouts: bool = True) -> dict:
 
     copy_libraries(tmp)
     shutil.copytree(ROOT / "anim", tmp / "anim", ignore=shutil.ignore_patterns("*.tmp"))
@@ -784,10 +898,13 @@ def _build_into(tmp: Path, workers: int) -> dict:
     entries = []
     for path, (name, title, slides) in zip(chapters(), built, strict=True):
         entries.append({"name": name, "title": title, "slides": slides, "goals": learning_goals(read_notebook(path))})
-    build_index(tmp, entries, md_done)
+    skipped = handouts_unavailable() if handouts else "not asked for"
+    build_index(tmp, entries, md_done, handouts=skipped is None)
     build_student(tmp)
-
-    return {"chapters": entries, "pages": md_done}
+    report = {"chapters": entries, "pages": md_done, "handouts": {}, "handouts_skipped": skipped}
+    if skipped is None:
+        report["handouts"] = build_handouts(tmp, [entry["name"] for entry in entries])
+    return report
 
 
 def main(argv: list[str]) -> int:
@@ -805,6 +922,8 @@ def main(argv: list[str]) -> int:
         print(f"site: {' '.join(map(str, error.cmd))} failed with exit status {error.returncode}", file=sys.stderr)
         return 1
     slides = ", ".join(f"{entry['name'][:2]}: {entry['slides']}" for entry in report["chapters"])
+    if report["handouts_skipped"]:
+        print(f"site: handouts not printed ({report['handouts_skipped']})", file=sys.stderr)
     print(
         f"site: {len(report['chapters'])} chapters, {len(report['pages'])} Markdown pages, slides ({slides}), "
         f"{report['bytes'] / 1e6:.1f} MB in {report['seconds']:.1f} s -> open {site}/index.html"
