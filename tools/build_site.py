@@ -584,7 +584,8 @@ def _nav(page_site_path: str, items: list[tuple[str, str]]) -> str:
     links = []
     for label, target in items:
         href = posixpath.relpath(target, page_dir or ".")
-        links.append(_download(label, href) if target.endswith(".ipynb") else f'<a href="{html.escape(href)}">{html.escape(label)}</a>')
+        plain = f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+        links.append(_download(label, href) if target.endswith(".ipynb") else plain)
     return "".join(links)
 
 
@@ -696,8 +697,7 @@ def build_index(site: Path, entries: list[dict], pages: list[str], handouts: boo
         student = f"student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb"
         lines.append(
             f"[Read the chapter](notebooks/{entry['name']}.html) · "
-            f"[Slides](slides/{entry['name']}.slides.html) · "
-            + _download("Student copy (.ipynb)", student)
+            f"[Slides](slides/{entry['name']}.slides.html) · " + _download("Student copy (.ipynb)", student)
         )
         lines.append("")
     lines += ["## More", ""]
@@ -750,15 +750,23 @@ _HANDOUT_LAYOUT = """(minNotes) => {
         const section = page.querySelector(':scope > section');
         if (section) { section.style.top = '0px'; section.style.left = '0px'; }
         let number = page.querySelector('.slide-number-pdf');
-        if (!number) { number = document.createElement('div'); number.className = 'slide-number-pdf'; page.appendChild(number); }
+        if (!number) {
+            number = document.createElement('div');
+            number.className = 'slide-number-pdf';
+            page.appendChild(number);
+        }
         number.textContent = (i + 1) + ' / ' + total;
-        number.style.cssText = 'position:absolute;right:12px;bottom:8px;font:16px sans-serif;color:#222;background:#fff';
+        number.style.cssText =
+            'position:absolute;right:12px;bottom:8px;font:16px sans-serif;color:#222;background:#fff';
     });
     const style = document.createElement('style');
     style.textContent = '@page { size: ' + slideW + 'px ' + (slideH + notesH) + 'px; margin: 0; }';
     document.head.appendChild(style);
     return {pages: total, width: slideW, height: slideH + notesH};
 }"""
+
+
+_MATH_DONE = "() => new Promise(done => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => done(1)) : done(0))"
 
 
 def build_handouts(site: Path, decks: list[str], timeout_ms: int = 60_000) -> dict[str, int]:
@@ -783,14 +791,15 @@ def build_handouts(site: Path, decks: list[str], timeout_ms: int = 60_000) -> di
                 page.goto(deck.as_uri() + "?print-pdf", wait_until="load", timeout=timeout_ms)
                 page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=timeout_ms)
                 page.wait_for_function("() => document.querySelectorAll('.pdf-page').length > 0", timeout=timeout_ms)
-                page.evaluate(
-                    "() => new Promise(done => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => done(1)) : done(0))"
-                )
+                page.evaluate(_MATH_DONE)
                 layout = page.evaluate(_HANDOUT_LAYOUT, HANDOUT_NOTES_MIN)
                 target = site / handout_name(name)
                 page.pdf(
-                    path=str(target), width=f"{layout['width']}px", height=f"{layout['height']}px",
-                    print_background=True, prefer_css_page_size=True,
+                    path=str(target),
+                    width=f"{layout['width']}px",
+                    height=f"{layout['height']}px",
+                    print_background=True,
+                    prefer_css_page_size=True,
                 )
                 counts[name] = layout["pages"]
         finally:
