@@ -382,15 +382,40 @@ def _markdown_height(text: str) -> int:
     return height
 
 
+_WIDGET_STATE: dict = {}  # the widget state of the notebook being fitted (set by fit_deck)
+
+
+def _figure_height(png_b64: str) -> int:
+    width, height = _png_size(png_b64)
+    scale = min(max(1.0, 600 / max(width, 1)), 1200 / max(width, 1), 560 / max(height, 1))
+    return int(height * scale * 1.1) + 12
+
+
+def _widget_height(model_id: str, png_b64: str | None, depth: int = 0) -> int:
+    """Estimated height of a stored widget: boxes stack (VBox) or sit side by side (HBox)."""
+    model = _WIDGET_STATE.get(model_id.removeprefix("IPY_MODEL_"), {})
+    name, state = model.get("model_name", ""), model.get("state", {})
+    children = [c for c in state.get("children", []) if isinstance(c, str)]
+    if children and depth < 8:
+        heights = [_widget_height(child, png_b64, depth + 1) for child in children]
+        return max(heights) if name == "HBoxModel" else sum(heights) + 4 * len(heights)
+    if name == "ImageModel":
+        return min(_figure_height(png_b64), 412) if png_b64 else 412  # the deck caps it at 400 px
+    if name in ("HTMLModel", "HTMLMathModel", "OutputModel"):
+        return 36 * max(1, str(state.get("value", "")).count("<br") + str(state.get("value", "")).count("<tr") + 1)
+    return 40
+
+
 def _output_height(output) -> int:
     data = output.get("data", {})
     if output.get("output_type") == "stream":
         return CODE_LINE * _wrapped_lines(output.get("text", "").rstrip("\n"), CODE_CHARS) + 8
+    view = data.get("application/vnd.jupyter.widget-view+json")
+    if view and view.get("model_id") in _WIDGET_STATE:  # the page draws the widget, not the static picture
+        return _widget_height(view["model_id"], data.get("image/png")) + 12
     if "image/png" in data:
-        width, height = _png_size(data["image/png"])
-        scale = min(1.0, 1200 / max(width, 1), 560 / max(height, 1))
-        return int(height * scale * 1.1) + 12
-    if "application/vnd.jupyter.widget-view+json" in data:
+        return _figure_height(data["image/png"])
+    if view:
         return 56
     if "text/html" in data:
         return 40 * max(1, str(data["text/html"]).count("<tr"))
@@ -488,6 +513,10 @@ def _output_piece(cell, outputs):
 def fit_deck(nb):
     """The deck's notebook with every slide that would overflow split into sub-slides (see above)."""
     nb = copy.deepcopy(nb)
+    _WIDGET_STATE.clear()
+    _WIDGET_STATE.update(
+        nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    )
     cells, used, started = [], 0, False
     for cell in nb.cells:
         kind = _slide_type(cell)
@@ -769,41 +798,45 @@ _HANDOUT_LAYOUT = """(minNotes) => {
 _MATH_DONE = "() => new Promise(done => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => done(1)) : done(0))"
 
 
-def build_handouts(site: Path, decks: list[str], timeout_ms: int = 60_000) -> dict[str, int]:
+def build_handouts(site: Path, decks: list[str], browser=None, timeout_ms: int = 60_000) -> dict[str, int]:
     """One PDF per deck in site/handouts/: every slide on its own page with its speaker notes below it,
     printed by the system Chromium through Playwright from the deck's print view, offline (every
-    request that is not a file of the site is refused). Returns the page count of each PDF."""
-    from playwright.sync_api import sync_playwright
+    request that is not a file of the site is refused). `browser`: a Playwright Chromium already
+    running (the tests pass theirs); by default one is started. Returns the page count of each PDF."""
+    if browser is None:
+        from playwright.sync_api import sync_playwright
 
+        with sync_playwright() as playwright:
+            args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+            own = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+            try:
+                return build_handouts(site, decks, own, timeout_ms)
+            finally:
+                own.close()
     out = site / "handouts"
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 900})
-            context.route(re.compile(r"^(?!file:)"), lambda route: route.abort())  # offline: files of the site only
-            page = context.new_page()
-            for name in decks:
-                deck = site / "slides" / f"{name}.slides.html"
-                page.goto(deck.as_uri() + "?print-pdf", wait_until="load", timeout=timeout_ms)
-                page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=timeout_ms)
-                page.wait_for_function("() => document.querySelectorAll('.pdf-page').length > 0", timeout=timeout_ms)
-                page.evaluate(_MATH_DONE)
-                layout = page.evaluate(_HANDOUT_LAYOUT, HANDOUT_NOTES_MIN)
-                target = site / handout_name(name)
-                page.pdf(
-                    path=str(target),
-                    width=f"{layout['width']}px",
-                    height=f"{layout['height']}px",
-                    print_background=True,
-                    prefer_css_page_size=True,
-                )
-                counts[name] = layout["pages"]
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        context.route(re.compile(r"^(?!file:)"), lambda route: route.abort())  # offline: files of the site only
+        page = context.new_page()
+        for name in decks:
+            deck = site / "slides" / f"{name}.slides.html"
+            page.goto(deck.as_uri() + "?print-pdf", wait_until="load", timeout=timeout_ms)
+            page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=timeout_ms)
+            page.wait_for_function("() => document.querySelectorAll('.pdf-page').length > 0", timeout=timeout_ms)
+            page.evaluate(_MATH_DONE)
+            layout = page.evaluate(_HANDOUT_LAYOUT, HANDOUT_NOTES_MIN)
+            page.pdf(
+                path=str(site / handout_name(name)),
+                width=f"{layout['width']}px",
+                height=f"{layout['height']}px",
+                print_background=True,
+                prefer_css_page_size=True,
+            )
+            counts[name] = layout["pages"]
+    finally:
+        context.close()
     return counts
 
 
@@ -834,7 +867,7 @@ def build_student(site: Path) -> None:
                 archive.write(path, path.relative_to(site / "student").as_posix())
 
 
-def build(site: Path, workers: int = 2, handouts: bool = True) -> dict:
+def build(site: Path, workers: int = 2, handouts: bool = True, browser=None) -> dict:
     """Build the whole site into `site` (replaced if an earlier build made it). Returns what was built.
 
     Everything is written into a fresh temporary folder beside `site`, which replaces `site` only
@@ -847,7 +880,7 @@ def build(site: Path, workers: int = 2, handouts: bool = True) -> dict:
     site.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site.name}.tmp-", dir=site.parent))
     try:
-        report = _build_into(tmp, workers, handouts)
+        report = _build_into(tmp, workers, handouts, browser)
         (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
         check_output_dir(site)  # still ours (nothing appeared there meanwhile)
         old = None
@@ -864,7 +897,7 @@ def build(site: Path, workers: int = 2, handouts: bool = True) -> dict:
     return {**report, "bytes": size, "seconds": time.perf_counter() - start}
 
 
-def _build_into(tmp: Path, workers: int, handouts: bool = True) -> dict:
+def _build_into(tmp: Path, workers: int, handouts: bool = True, browser=None) -> dict:
 
     copy_libraries(tmp)
     shutil.copytree(ROOT / "anim", tmp / "anim", ignore=shutil.ignore_patterns("*.tmp"))
@@ -907,12 +940,12 @@ def _build_into(tmp: Path, workers: int, handouts: bool = True) -> dict:
     entries = []
     for path, (name, title, slides) in zip(chapters(), built, strict=True):
         entries.append({"name": name, "title": title, "slides": slides, "goals": learning_goals(read_notebook(path))})
-    skipped = handouts_unavailable() if handouts else "not asked for"
+    skipped = (handouts_unavailable() if browser is None else None) if handouts else "not asked for"
     build_index(tmp, entries, md_done, handouts=skipped is None)
     build_student(tmp)
     report = {"chapters": entries, "pages": md_done, "handouts": {}, "handouts_skipped": skipped}
     if skipped is None:
-        report["handouts"] = build_handouts(tmp, [entry["name"] for entry in entries])
+        report["handouts"] = build_handouts(tmp, [entry["name"] for entry in entries], browser)
     return report
 
 
