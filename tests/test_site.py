@@ -517,7 +517,8 @@ def test_handout_pages_match_the_deck(site, deck, has_math, views, slides):
         assert re.search(rf"(?<![\d.]){number} / {slides}(?![\d.])", text), f"page {number}: no '{number} / {slides}'"
         assert not re.search(r"(?<![\d.])\d+\.\d+\s*$", text.strip()), f"page {number} numbered h.v"
     title = build_site.chapter_title(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
-    assert title.split("·")[-1].strip()[:30] in " ".join(texts[0].split()), "the title is not on page 1"
+    words = re.findall(r"\w+", title.split("·")[-1])
+    assert " ".join(words) in " ".join(re.findall(r"\w+", texts[0])), "the title is not on page 1"
     nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     notes = [c.source for c in _without_solutions(nb) if c.metadata.get("slideshow", {}).get("slide_type") == "notes"]
     flat = " ".join(" ".join(texts).split())
@@ -544,13 +545,15 @@ def test_chapter_pages_hide_solutions_on_load(browser, site):
             )
             assert len(state) >= len(solutions), f"{path.name}: {len(state)} boxes for {len(solutions)} solutions"
             assert all(not s["open"] and not s["visible"] and s["summary"] == "Show solution" for s in state)
+            elsewhere = {line.strip() for c in nb.cells if "solution" not in _tags(c) for line in c.source.splitlines()}
             for source in (c.source for c in solutions):
-                first = source.splitlines()[0]
+                own = [line.strip() for line in source.splitlines() if len(line.strip()) > 12]
+                own = [line for line in own if line not in elsewhere][:1]
                 shown = visit.page.evaluate(
                     "(t) => [...document.querySelectorAll('pre')].some(p => p.checkVisibility() && p.textContent.includes(t))",
-                    first,
+                    own[0] if own else "\u0000",
                 )
-                assert not shown, f"{path.name}: solution visible on load: {first}"
+                assert not shown, f"{path.name}: solution visible on load: {own}"
             if state:
                 visit.page.click("details.solution > summary")
                 assert visit.page.evaluate("() => document.querySelector('details.solution').open")
@@ -561,18 +564,35 @@ def test_chapter_pages_hide_solutions_on_load(browser, site):
                 assert "Show solution" in cell.source, f"{path.name}: the text names only JupyterLab's dots"
 
 
+def _anchors(page_html: str) -> list[dict]:
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Anchors(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                found.append(dict(attrs))
+
+    Anchors().feed(page_html)
+    return found
+
+
 def test_index_puts_guide_and_decks_first_and_student_links_download(site):
     page = (site / "index.html").read_text(encoding="utf-8")
     chapters_at = page.index('id="Chapters"')
     assert page.index('href="docs/lecturers_guide.html"') < chapters_at
     for path in CHAPTERS:
         assert page.index(f'href="slides/{path.stem}.slides.html"') < chapters_at, path.stem
-        student = f"student/{build_site.STUDENT_DIR}/notebooks/{path.name}"
-        assert re.search(rf'<a href="{re.escape(student)}"[^>]*\bdownload="{re.escape(path.name)}"', page), path.name
-    assert re.search(r'<a href="student.zip"[^>]*\bdownload=', page)
+    links = _anchors(page)
     for path in CHAPTERS:
-        chapter = (site / f"notebooks/{path.stem}.html").read_text(encoding="utf-8")
-        assert re.search(r'<a href="[^"]*\.ipynb"[^>]*\bdownload=', chapter), f"{path.stem}: student copy opens as JSON"
+        student = f"student/{build_site.STUDENT_DIR}/notebooks/{path.name}"
+        assert any(a.get("href") == student and a.get("download") == path.name for a in links), path.name
+    assert any(a.get("href") == "student.zip" and a.get("download") for a in links)
+    for path in CHAPTERS:
+        chapter = _anchors((site / f"notebooks/{path.stem}.html").read_text(encoding="utf-8"))
+        student = [a for a in chapter if a.get("href", "").endswith(".ipynb")]
+        assert student and all(a.get("download") for a in student), f"{path.stem}: student copy opens as JSON"
 
 
 def test_decks_link_home_and_have_a_section_menu(browser, site):
@@ -597,7 +617,11 @@ def test_decks_link_home_and_have_a_section_menu(browser, site):
                 for line in c.source.splitlines()[:1]
                 if line.startswith("## ")
             ]
-            assert headings and all(h in entries for h in headings), (headings, entries)
+
+            def norm(text):
+                return re.sub(r"[^a-z0-9]", "", text.lower())[:24]
+
+            assert headings and {norm(h) for h in headings} <= {norm(e) for e in entries}, (headings, entries)
             last = len(entries) - 1
             visit.page.click(f"#deck-menu li:nth-child({last + 1}) a")
             assert visit.page.evaluate("() => document.getElementById('deck-menu').hidden")
@@ -615,19 +639,25 @@ def test_notes_belong_to_their_slide_not_a_fragment(site):
 
 
 def test_notes_visible_in_speaker_view_without_a_key_press(browser, site):
-    path = CHAPTERS[-1]
-    visit = Visit(browser, (site / f"slides/{path.stem}.slides.html").as_uri())
-    try:
-        visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
-        inside = visit.page.evaluate("() => document.querySelectorAll('.fragment aside.notes').length")
-        assert inside == 0
-        with_notes = visit.page.evaluate(
-            "() => Reveal.getSlides().filter(s => s.querySelector('.fragment') && s.querySelector(':scope > aside.notes'))"
-            ".map(s => Reveal.getSlideNotes(s)).filter(n => n && n.trim()).length"
-        )
-        assert with_notes >= 1
-    finally:
-        visit.close()
+    """Every speaker note belongs to its slide (none waits inside a fragment for the next key press):
+    reveal.js gives each note's slide its text as soon as the slide opens."""
+    for path in CHAPTERS:
+        notes = [
+            c
+            for c in _deck_cells(nbformat.read(path, as_version=4))
+            if c.metadata.get("slideshow", {}).get("slide_type") == "notes"
+        ]
+        visit = Visit(browser, (site / f"slides/{path.stem}.slides.html").as_uri())
+        try:
+            visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
+            assert visit.page.evaluate("() => document.querySelectorAll('.fragment aside.notes').length") == 0
+            slides = visit.page.evaluate(
+                "() => Reveal.getSlides().filter(s => s.querySelector(':scope > aside.notes'))"
+                ".map(s => (Reveal.getSlideNotes(s) || '').trim().length)"
+            )
+            assert sum(1 for n in slides if n) >= min(1, len(notes)) and all(slides), (path.name, slides)
+        finally:
+            visit.close()
 
 
 def test_no_default_alt_text_and_every_figure_described(site):
