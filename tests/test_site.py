@@ -815,3 +815,21 @@ def test_untrusted_html_is_sanitized(tmp_path, monkeypatch, browser):
         "onerror"
         not in cleaned.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]["m1"]["state"]["value"]
     )
+
+
+# --------------------------------------------------------------------------- the lecturer's guide
+
+
+def test_guide_gives_one_duration_per_chapter_and_the_keys():
+    guide = (ROOT / "docs" / "lecturers_guide.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| (\d) · [^|]+\| (\d+) min\b", guide, re.M))
+    sections = dict(re.findall(r"^## Chapter (\d) · .*?\*\*Duration\.\*\* (\d+) minutes", guide, re.M | re.S))
+    assert sorted(table) == [p.name[1] for p in CHAPTERS] and table == sections, (table, sections)
+    assert not re.search(r"also\s+fit a 45-minute lecture", guide)
+    assert table["7"] == "90" and "**A 90-minute plan.**" in guide
+    plan = guide.split("**A 90-minute plan.**", 1)[1].split("**Key points.**", 1)[0]
+    ends = [int(m) for m in re.findall(r"^\| \d+-(\d+) \|", plan, re.M)]
+    assert ends and ends == sorted(ends) and ends[-1] == 90
+    keys = guide.split("In a deck:", 1)[1].split("\n\n", 2)[1]
+    for key in ("→ or Space", "**S**", "**O**", "**F**", "**G**", "**?**", "**B**", "**M**"):
+        assert key in keys, key
