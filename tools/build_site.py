@@ -15,7 +15,12 @@ or older than the lock file).
     anim/*.gif                      the GIFs the Markdown links as ../anim/NAME.gif
     student/notebooks/*.ipynb       student copies: cells tagged `solution` removed, exercise outputs cleared
     student.zip                     the same student folder as one download
+    handouts/NN.pdf                 per chapter: a page per slide with its speaker notes, "n / N" (system Chromium)
     lib/                            require.js, jQuery, MathJax 2, reveal.js 5, the widgets html-manager
+    .course-site                    the marker: only a folder holding it is ever replaced by a later build
+
+The output folder must be new or one this script built (the marker); the checkout, a folder above it
+and its source folders are refused. HTML from the notebooks is sanitized (nh3) before it reaches a page.
 """
 
 from __future__ import annotations
