@@ -837,3 +837,32 @@ def test_guide_gives_one_duration_per_chapter_and_the_keys():
     keys = guide.split("In a deck:", 1)[1].split("\n\n", 2)[1]
     for key in ("→ or Space", "**S**", "**O**", "**F**", "**G**", "**?**", "**B**", "**M**"):
         assert key in keys, key
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name[:2])
+def test_fitting_a_deck_loses_nothing(path):
+    """Splitting tall slides keeps every word, line of code and output, in order, and the cell kinds."""
+    nb = nbformat.read(path, as_version=4)
+    before = _without_solutions(nb)
+    after = _deck_cells(nb)
+
+    def markdown(cells):
+        return [block.strip() for c in cells if c.cell_type == "markdown" for block in re.split(r"\n\s*\n", c.source)]
+
+    def code(cells):
+        return [c.source for c in cells if c.cell_type == "code" and "deck-output-only" not in _tags(c)]
+
+    def printed(cells):
+        return "".join(
+            o.get("text", "") for c in cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+        )
+
+    def pictures(cells):
+        return [o["data"]["image/png"] for c in cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+
+    assert markdown(after) == markdown(before)
+    assert code(after) == code(before)
+    assert printed(after) == printed(before)
+    assert pictures(after) == pictures(before)
+    ids = [c.get("id") for c in after]
+    assert len(ids) == len(set(ids)), "duplicate cell ids would give duplicate HTML ids"
