@@ -372,12 +372,19 @@ _WALK = """() => {
 
 
 def _walk(page, size):
+    """Resize the window, let reveal.js lay the deck out for it (scale and position settled), walk it."""
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.wait_for_function(
-        f"() => Math.abs(document.querySelector('.reveal .slides').getBoundingClientRect().width"
-        f" - Reveal.getScale() * Reveal.getConfig().width) < 1 && window.innerWidth === {size[0]}",
-        timeout=WAIT_MS,
-    )
+    settled = """(size) => {
+        const c = Reveal.getConfig(), m = 1 - c.margin;
+        const scale = Math.min(size[0] * m / c.width, size[1] * m / c.height);
+        Reveal.layout();
+        const r = document.querySelector('.reveal .slides').getBoundingClientRect();
+        return window.innerWidth === size[0] && Math.abs(Reveal.getScale() - scale) < 1e-3
+            && Math.abs(r.width - scale * c.width) < 1 && Math.abs(r.left + r.width / 2 - size[0] / 2) < 2
+            && Math.abs(r.top + r.height / 2 - size[1] / 2) < 2;
+    }"""
+    page.wait_for_function(settled, arg=list(size), timeout=WAIT_MS)
+    page.wait_for_timeout(100)
     return page.evaluate(_WALK)
 
 
