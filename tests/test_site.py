@@ -21,6 +21,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_MS = 30_000  # an upper bound for MathJax and the widget manager on a busy machine, not a speed test
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package.json, injected by the tests
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_AXE_RUN = (
+    "() => axe.run(document, {runOnly: {type: 'tag', values: " + repr(AXE_TAGS) + "}})"
+    ".then(result => result.violations.map(v => v.id + ' x' + v.nodes.length + ': '"
+    " + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(', ')))"
+)
 
 
 def _load_builder():
@@ -97,11 +104,17 @@ def _page_cases():
     return cases
 
 
+def _deck_cells(nb):
+    """The deck's cells: no solutions, tall slides split by the builder (`fit_deck`)."""
+    nb = nbformat.from_dict(dict(nb, cells=_without_solutions(nb)))
+    return build_site.fit_deck(nb).cells
+
+
 def _deck_cases():
     cases = []
     for path in CHAPTERS:
         nb = nbformat.read(path, as_version=4)
-        cells = _without_solutions(nb)
+        cells = _deck_cells(nb)
         visible = [c for c in cells if c.metadata.get("slideshow", {}).get("slide_type", "-") not in ("skip", "notes")]
         md = [c.source for c in visible if c.cell_type == "markdown"]
         views = _stored_views(nb, visible)
@@ -113,12 +126,18 @@ def _deck_cases():
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory):
+def site(tmp_path_factory, request):
+    """The site, built once per session; its handouts are printed by the session's browser (Playwright's
+    sync API runs once per process), or left out where there is no browser."""
     reason = _node_missing()
     if reason:
         pytest.skip(reason)
+    try:
+        browser = request.getfixturevalue("browser")
+    except pytest.skip.Exception:
+        browser = None
     out = tmp_path_factory.mktemp("site") / "site"
-    build_site.build(out, workers=1)
+    build_site.build(out, workers=1, handouts=browser is not None, browser=browser)
     return out
 
 
@@ -141,6 +160,11 @@ class Visit:
         else:
             self.network.append(route.request.url)
             route.abort()
+
+    def axe(self) -> list[str]:
+        """axe-core's WCAG 2.0/2.1 A and AA violations of the page as it is now."""
+        self.page.add_script_tag(path=str(AXE))
+        return self.page.evaluate(_AXE_RUN)
 
     def wait_for_math(self) -> None:
         self.page.wait_for_function("() => window.MathJax && MathJax.Hub", timeout=WAIT_MS)
@@ -239,7 +263,7 @@ def test_site_layout_size_and_local_references(site):
     assert [rel for rel in expected if not (site / rel).is_file()] == []
     size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     lib = sum(p.stat().st_size for p in (site / "lib").rglob("*") if p.is_file())
-    assert size <= 25e6, f"site is {size / 1e6:.1f} MB"
+    assert size <= 30e6, f"site is {size / 1e6:.1f} MB (handouts included)"
     assert lib <= 11e6, f"lib/ is {lib / 1e6:.1f} MB"
     remote = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(?:https?:)?//', re.I)
     for page in site.rglob("*.html"):
@@ -265,6 +289,7 @@ def test_page_offline_in_browser(browser, site, page, has_math, views):
     visit = Visit(browser, (site / page).as_uri())
     try:
         _check_clean(visit, has_math, views)
+        assert visit.axe() == [], "axe-core WCAG 2.0/2.1 A and AA violations"
     finally:
         visit.close()
 
@@ -289,66 +314,131 @@ def test_deck_offline_in_browser(browser, site, deck, has_math, views, slides):
                 assert (after["h"], after["v"]) == expected, f"{key} went to {after}, not {expected}"
                 visit.page.keyboard.press(back)
                 visit.page.wait_for_function(at.format(**before), timeout=WAIT_MS)
-        # a screen larger than the scaled deck: no box sized in viewport units may outgrow the slide area
-        visit.page.set_viewport_size({"width": 1920, "height": 1200})
-        cut = [s for s in visit.page.evaluate(_WALK_SLIDES) if not _reachable(s)]
-        assert cut == [], f"slides cut off at the bottom of the {cut[0]['area']} px slide area: {cut}"
+        assert visit.axe() == [], "axe-core WCAG 2.0/2.1 A and AA violations on the deck's first slide"
     finally:
         visit.close()
 
 
-# Every slide of the deck in one pass: go to it, measure its section in the deck's own pixels.
-_WALK_SLIDES = """() => {
-    const area = Reveal.getConfig().height, out = [];
-    document.querySelectorAll('.reveal .slides > section').forEach((top, h) => {
-        const slides = top.classList.contains('stack') ? top.querySelectorAll(':scope > section') : [top];
-        slides.forEach((_, v) => {
-            Reveal.slide(h, v);
-            const s = Reveal.getCurrentSlide();
-            s.scrollTop = s.scrollHeight;  // as far down as the reader can scroll it
-            const scrolled = s.scrollTop;
-            s.scrollTop = 0;
-            out.push({h, v, area, top: s.offsetTop, box: s.offsetHeight, client: s.clientHeight,
-                      content: s.scrollHeight, scrolled,
-                      text: s.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40)});
-        });
+# --------------------------------------------------------------------------- decks that fit the screen
+
+SCREENS = [(1024, 768), (1280, 720), (1920, 1080)]
+MIN_CODE_PX, MIN_PROSE_PX = 18, 22  # on screen at 1280x720
+
+# Every slide of the deck in one pass: go to it, then compare every element's box with the visible slide
+# area (the scaled .slides box) and look for content that an element cuts off (scrolls or hides).
+_WALK = """() => {
+    const out = [];
+    const area = document.querySelector('.reveal .slides').getBoundingClientRect();
+    const scale = Reveal.getScale();
+    Reveal.getSlides().forEach((slide, n) => {
+        const at = Reveal.getIndices(slide);
+        Reveal.slide(at.h, at.v);
+        const problems = [];
+        if (slide.scrollHeight > slide.clientHeight + 1) problems.push('the slide scrolls');
+        let code = Infinity, prose = Infinity, bars = 0, drawn = 0;
+        const figures = [];
+        for (const el of slide.querySelectorAll('*')) {
+            if (el.closest('aside.notes, .MJX_Assistive_MathML, script, style')) continue;
+            const style = getComputedStyle(el);
+            if (style.display === 'none' || style.visibility === 'hidden') continue;
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) continue;
+            const name = el.tagName + ' "' + (el.textContent || '').trim().slice(0, 30) + '"';
+            const k = el.offsetWidth ? r.width / el.offsetWidth : 1;  // screen px per CSS px of this element
+            const right = style.overflowX === 'visible' ? Math.max(r.right, r.left + el.scrollWidth * k) : r.right;
+            const bottom = style.overflowY === 'visible' ? Math.max(r.bottom, r.top + el.scrollHeight * k) : r.bottom;
+            const out_by = Math.max(right - area.right, area.left - r.left, bottom - area.bottom, area.top - r.top);
+            if (out_by > 1) problems.push(name + ' ' + Math.round(out_by) + ' px outside the slide');
+            for (const [axis, overflow, scroll, client] of [['x', style.overflowX, el.scrollWidth, el.clientWidth],
+                                                            ['y', style.overflowY, el.scrollHeight, el.clientHeight]]) {
+                if (overflow !== 'visible' && scroll > client + 1) problems.push(name + ' cuts ' + (scroll - client) + ' px (' + axis + ')');
+            }
+            const size = parseFloat(style.fontSize) * scale;
+            const text = [...el.childNodes].some(c => c.nodeType === 3 && c.textContent.trim());
+            if (text && el.closest('.jp-InputArea-editor')) code = Math.min(code, size);
+            if (text && el.closest('.jp-RenderedMarkdown') && el.matches('p, li, p *, li *') && !el.closest('code, .MathJax_CHTML, .mjx-chtml, sup, sub'))
+                prose = Math.min(prose, size);
+            if (el.matches('.jp-RenderedImage img')) figures.push([r.width / area.width, r.height / area.height]);
+        }
+        for (const bar of slide.querySelectorAll('.widget-hprogress .progress-bar')) {  // hidden ones too
+            const r = bar.getBoundingClientRect();
+            bars += 1;
+            if (r.width > 0 && r.height > 0 && bar.checkVisibility()) drawn += 1;
+        }
+        out.push({n: n + 1, problems, code, prose, figures, bars, drawn});
     });
     return out;
 }"""
 
 
-def _reachable(slide: dict) -> bool:
-    """The slide's box ends inside the slide area, and content taller than the box scrolls into view."""
-    inside = slide["top"] + slide["box"] <= slide["area"] + 1
-    hidden = slide["content"] - slide["client"]  # content below the box (0 when it fits)
-    return inside and hidden <= slide["scrolled"] + 1
+def _walk(page, size):
+    """Resize the window, let reveal.js lay the deck out for it (scale and position settled), walk it."""
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    settled = """(size) => {
+        const c = Reveal.getConfig(), m = 1 - c.margin;
+        const scale = Math.min(size[0] * m / c.width, size[1] * m / c.height);
+        Reveal.layout();
+        const r = document.querySelector('.reveal .slides').getBoundingClientRect();
+        return window.innerWidth === size[0] && Math.abs(Reveal.getScale() - scale) < 1e-3
+            && Math.abs(r.width - scale * c.width) < 1 && Math.abs(r.left + r.width / 2 - size[0] / 2) < 2
+            && Math.abs(r.top + r.height / 2 - size[1] / 2) < 2;
+    }"""
+    page.wait_for_function(settled, arg=list(size), timeout=WAIT_MS)
+    page.wait_for_timeout(100)
+    return page.evaluate(_WALK)
 
 
-def test_reachable_rule_tells_cut_from_scrolling():
-    short = {"area": 780, "top": 100, "box": 500, "client": 500, "content": 500, "scrolled": 0}
-    assert _reachable(short)
-    assert _reachable({**short, "top": 0, "box": 780, "client": 780, "content": 1058, "scrolled": 278})
-    assert not _reachable({**short, "top": 0, "box": 840, "client": 840, "content": 840})  # taller than the area
-    assert not _reachable({**short, "top": 0, "box": 780, "client": 780, "content": 1058})  # clipped, no scrolling
-    assert not _reachable({**short, "top": 20, "box": 1140, "client": 1140, "content": 1200, "scrolled": 60})
-
-
-def test_widget_page_draws_the_stored_state(browser, site):
-    """Where a chapter stores widgets, the page shows them from the state: no kernel, no object repr."""
-    stored = [(p, _stored_views(nbformat.read(p, as_version=4))) for p in CHAPTERS]
-    stored = [(p, n) for p, n in stored if n]
-    if not stored:
-        pytest.skip("no chapter stores widget state")
-    path, views = stored[0]
-    visit = Visit(browser, (site / f"notebooks/{path.stem}.html").as_uri())
+@pytest.mark.parametrize(("deck", "views"), [(case[0], case[2]) for case in _deck_cases()], ids=str)
+def test_deck_fits_every_screen(browser, site, deck, views):
+    """At 1024x768, 1280x720 and 1920x1080 no element of any slide leaves the visible slide area or is
+    cut off by its own box, nothing scrolls; at 1280x720 code is at least 18 CSS px and prose 22 on
+    screen, a figure fills at least half the slide's width (or most of its height), progress bars are
+    drawn."""
+    visit = Visit(browser, (site / deck).as_uri())
     try:
+        visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
+        visit.broken_images()
+        visit.wait_for_math()
         assert visit.rendered_views(views) == views
-        text = visit.page.evaluate(
-            "() => [...document.querySelectorAll('.widget-subarea')].map(e => e.innerText).join(' ')"
-        )
-        assert "children=(" not in text and "Widget(" not in text
+        for size in SCREENS:
+            slides = _walk(visit.page, size)
+            cut = {s["n"]: s["problems"][:2] for s in slides if s["problems"]}
+            assert cut == {}, f"{deck} at {size[0]}x{size[1]}: slides with content outside the slide area: {cut}"
+            if size == (1280, 720):
+                small = {
+                    s["n"]: (round(s["code"], 1), round(s["prose"], 1))
+                    for s in slides
+                    if s["code"] < MIN_CODE_PX - 0.05 or s["prose"] < MIN_PROSE_PX - 0.05
+                }
+                assert small == {}, f"{deck}: slides whose (code, prose) px are below ({MIN_CODE_PX}, {MIN_PROSE_PX})"
+                narrow = {s["n"]: s["figures"] for s in slides if any(w < 0.5 and h < 0.75 for w, h in s["figures"])}
+                assert narrow == {}, f"{deck}: figures narrower than half the slide: {narrow}"
+                hidden = {s["n"]: (s["drawn"], s["bars"]) for s in slides if s["drawn"] < s["bars"]}
+                assert hidden == {}, f"{deck}: progress bars not drawn (drawn, present): {hidden}"
     finally:
         visit.close()
+
+
+@pytest.mark.parametrize("overflow", ["visible", "auto", "hidden"])
+def test_walk_catches_a_long_code_line(browser, tmp_path, overflow):
+    """The walk's rule on a slide laid out the old way (chapter 7 slide 19 before the fix: a long print
+    line of the context-module cell in a fixed-width box): the line is reported whether it runs past the
+    slide's edge, scrolls sideways or is clipped."""
+    line = 'print("receptive field after each layer:", [3 + 2 * d for d in (1, 2, 4, 8, 16)], "score", "signed")'
+    page_html = f"""<html><body><div class="reveal"><div class="slides" style="width:600px;height:400px">
+        <section style="width:600px"><div class="jp-InputArea-editor" style="overflow-x:{overflow}">
+        <pre style="white-space:pre;font-size:16px;margin:0">{line}</pre></div></section></div></div>
+        <script>window.Reveal = {{getScale: () => 1, getSlides: () => [...document.querySelectorAll('section')],
+        getIndices: () => ({{h: 0, v: 0}}), slide: () => null}};</script></body></html>"""
+    (tmp_path / "deck.html").write_text(page_html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    try:
+        page.goto((tmp_path / "deck.html").as_uri())
+        slides = page.evaluate(_WALK)
+    finally:
+        page.close()
+    assert slides[0]["problems"], "a code line wider than the slide went unnoticed"
+    assert any("outside the slide" in p or "cuts" in p for p in slides[0]["problems"])
 
 
 # --------------------------------------------------------------------------- student copies
@@ -407,3 +497,379 @@ def test_student_copy_runs_and_checkers_answer(student, name):
         if build_site.is_exercise(cell):
             text = "".join(out.get("text", "") for out in cell.outputs if out.output_type == "stream")
             assert text.startswith("NOT YET"), f"checker said {text!r} for the blank exercise:\n{cell.source}"
+
+
+# --------------------------------------------------------------------------- print view, handouts
+
+
+@pytest.mark.parametrize("deck", [case[0] for case in _deck_cases()], ids=str)
+def test_deck_print_view_is_accessible(browser, site, deck):
+    """The print view lays out every slide at once (with its notes): axe-core checks all of them."""
+    visit = Visit(browser, (site / deck).as_uri() + "?print-pdf")
+    try:
+        visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
+        visit.wait_for_math()
+        assert visit.axe() == [], "axe-core WCAG 2.0/2.1 A and AA violations in the deck's slides"
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize(("deck", "has_math", "views", "slides"), _deck_cases(), ids=lambda v: str(v))
+def test_handout_pages_match_the_deck(browser, site, deck, has_math, views, slides):
+    """One page per slide (the title slide on one page), numbered "n / N", with selectable text."""
+    pypdf = pytest.importorskip("pypdf")
+    name = Path(deck).name[: -len(".slides.html")]
+    pdf = site / build_site.handout_name(name)
+    assert pdf.is_file(), f"no handout {pdf.name}"
+    reader = pypdf.PdfReader(pdf)
+    assert len(reader.pages) == slides
+    texts = [page.extract_text() for page in reader.pages]
+    for number, text in enumerate(texts, start=1):
+        assert re.search(rf"(?<![\d.]){number} / {slides}(?![\d.])", text), f"page {number}: no '{number} / {slides}'"
+        assert not re.search(r"(?<![\d.])\d+\.\d+\s*$", text.strip()), f"page {number} numbered h.v"
+    title = build_site.chapter_title(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+    words = re.findall(r"\w+", title.split("·")[-1])
+    assert " ".join(words) in " ".join(re.findall(r"\w+", texts[0])), "the title is not on page 1"
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    notes = [c.source for c in _without_solutions(nb) if c.metadata.get("slideshow", {}).get("slide_type") == "notes"]
+    flat = " ".join(" ".join(texts).split())
+    for note in notes:
+        words = " ".join(re.sub(r"[*`_\"]", "", note).split()[:5])
+        assert words in re.sub(r"[*`_\"]", "", flat), f"speaker note missing from the handout: {words!r}"
+
+
+# --------------------------------------------------------------------------- pages, index, decks
+
+
+def test_chapter_pages_hide_solutions_on_load(browser, site):
+    """Every worked solution sits in a closed native <details> "Show solution": its code is not visible
+    on load, one click shows it, and the pages say what they show (no "three dots" on the page alone)."""
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        solutions = [c for c in nb.cells if "solution" in _tags(c) and c.cell_type == "code"]
+        visit = Visit(browser, (site / f"notebooks/{path.stem}.html").as_uri())
+        try:
+            state = visit.page.evaluate(
+                """() => [...document.querySelectorAll('details.solution')].map(d => ({
+                    open: d.open, summary: d.querySelector('summary').textContent.trim(),
+                    visible: [...d.querySelectorAll('pre')].some(p => p.checkVisibility())}))"""
+            )
+            assert len(state) >= len(solutions), f"{path.name}: {len(state)} boxes for {len(solutions)} solutions"
+            assert all(not s["open"] and not s["visible"] and s["summary"] == "Show solution" for s in state)
+            elsewhere = {line.strip() for c in nb.cells if "solution" not in _tags(c) for line in c.source.splitlines()}
+            for source in (c.source for c in solutions):
+                own = [line.strip() for line in source.splitlines() if len(line.strip()) > 12]
+                own = [line for line in own if line not in elsewhere][:1]
+                shown = visit.page.evaluate(
+                    "(t) => [...document.querySelectorAll('pre')].some(p => p.checkVisibility() && p.textContent.includes(t))",
+                    own[0] if own else "\u0000",
+                )
+                assert not shown, f"{path.name}: solution visible on load: {own}"
+            if state:
+                visit.page.click("details.solution > summary")
+                assert visit.page.evaluate("() => document.querySelector('details.solution').open")
+        finally:
+            visit.close()
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and "three dots" in cell.source:
+                assert "Show solution" in cell.source, f"{path.name}: the text names only JupyterLab's dots"
+
+
+def _anchors(page_html: str) -> list[dict]:
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Anchors(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                found.append(dict(attrs))
+
+    Anchors().feed(page_html)
+    return found
+
+
+def test_index_puts_guide_and_decks_first_and_student_links_download(site):
+    page = (site / "index.html").read_text(encoding="utf-8")
+    chapters_at = page.index('id="Chapters"')
+    assert page.index('href="docs/lecturers_guide.html"') < chapters_at
+    for path in CHAPTERS:
+        assert page.index(f'href="slides/{path.stem}.slides.html"') < chapters_at, path.stem
+    links = _anchors(page)
+    for path in CHAPTERS:
+        student = f"student/{build_site.STUDENT_DIR}/notebooks/{path.name}"
+        assert any(a.get("href") == student and a.get("download") == path.name for a in links), path.name
+    assert any(a.get("href") == "student.zip" and a.get("download") for a in links)
+    for path in CHAPTERS:
+        chapter = _anchors((site / f"notebooks/{path.stem}.html").read_text(encoding="utf-8"))
+        student = [a for a in chapter if a.get("href", "").endswith(".ipynb")]
+        assert student and all(a.get("download") for a in student), f"{path.stem}: student copy opens as JSON"
+
+
+def test_decks_link_home_and_have_a_section_menu(browser, site):
+    for path in CHAPTERS[:1] + CHAPTERS[-1:]:
+        visit = Visit(browser, (site / f"slides/{path.stem}.slides.html").as_uri())
+        try:
+            visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
+            assert (
+                visit.page.evaluate("() => document.querySelector('nav.deck-nav a').getAttribute('href')")
+                == "../index.html"
+            )
+            visit.page.wait_for_function("() => document.querySelectorAll('#deck-menu li').length > 1", timeout=WAIT_MS)
+            visit.page.keyboard.press("m")
+            assert visit.page.evaluate("() => !document.getElementById('deck-menu').hidden")
+            entries = visit.page.evaluate(
+                "() => [...document.querySelectorAll('#deck-menu a')].map(a => a.textContent)"
+            )
+            headings = [
+                line[3:].strip()
+                for c in nbformat.read(path, as_version=4).cells
+                if c.cell_type == "markdown"
+                for line in c.source.splitlines()[:1]
+                if line.startswith("## ")
+            ]
+
+            def norm(text):
+                return re.sub(r"[^a-z0-9]", "", text.lower())[:24]
+
+            assert headings and {norm(h) for h in headings} <= {norm(e) for e in entries}, (headings, entries)
+            last = len(entries) - 1
+            visit.page.click(f"#deck-menu li:nth-child({last + 1}) a")
+            assert visit.page.evaluate("() => document.getElementById('deck-menu').hidden")
+            assert visit.page.evaluate("() => Reveal.getIndices().h") > 0
+        finally:
+            visit.close()
+
+
+def test_notes_belong_to_their_slide_not_a_fragment(site):
+    """Speaker notes written after a fragment are moved to their slide on load, so the speaker view
+    shows them when the slide opens (checked on the page as loaded)."""
+    for path in CHAPTERS:
+        deck = (site / f"slides/{path.stem}.slides.html").read_text(encoding="utf-8")
+        assert 'querySelectorAll(".reveal .slides section .fragment aside.notes")' in deck
+
+
+def test_notes_visible_in_speaker_view_without_a_key_press(browser, site):
+    """Every speaker note belongs to its slide (none waits inside a fragment for the next key press):
+    reveal.js gives each note's slide its text as soon as the slide opens."""
+    for path in CHAPTERS:
+        notes = [
+            c
+            for c in _deck_cells(nbformat.read(path, as_version=4))
+            if c.metadata.get("slideshow", {}).get("slide_type") == "notes"
+        ]
+        visit = Visit(browser, (site / f"slides/{path.stem}.slides.html").as_uri())
+        try:
+            visit.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=WAIT_MS)
+            assert visit.page.evaluate("() => document.querySelectorAll('.fragment aside.notes').length") == 0
+            slides = visit.page.evaluate(
+                "() => Reveal.getSlides().filter(s => s.querySelector(':scope > aside.notes'))"
+                ".map(s => (Reveal.getSlideNotes(s) || '').trim().length)"
+            )
+            assert sum(1 for n in slides if n) >= min(1, len(notes)) and all(slides), (path.name, slides)
+        finally:
+            visit.close()
+
+
+def test_no_default_alt_text_and_every_figure_described(site):
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+                alt = cell.metadata.get("alt", "")
+                assert isinstance(alt, str) and len(alt) > 40, f"{path.name} cell {cell.get('id')}: no alt text"
+    for page in list((site / "notebooks").glob("*.html")) + list((site / "slides").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert "No description has been provided" not in text, page.name
+        assert not re.search(r'<img\b(?![^>]*\balt="[^"]{10,})', text), f"{page.name}: an image without alt text"
+
+
+# --------------------------------------------------------------------------- build safety (issue 20)
+
+
+def test_build_refuses_a_folder_it_did_not_make(tmp_path, capsys):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("keep me", encoding="utf-8")
+    assert build_site.main([str(foreign)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not built by this script" in err[0]
+    assert (foreign / "thesis.tex").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize("target", [".", "notebooks", "course_utils", "tests/sub", ".."])
+def test_build_refuses_the_course_sources(target, capsys):
+    before = sorted(p.name for p in (ROOT / "notebooks").iterdir())
+    assert build_site.main([str(ROOT / target)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing" in err[0]
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir()) == before
+
+
+def test_build_replaces_only_its_own_output(tmp_path):
+    ours = tmp_path / "site"
+    ours.mkdir()
+    with pytest.raises(build_site.BuildError):
+        build_site.check_output_dir(ours)
+    (ours / build_site.MARKER).write_text(build_site.MARKER_TEXT, encoding="utf-8")
+    build_site.check_output_dir(ours)  # an earlier build's folder: replaced
+    (ours / "notes.ipynb").write_text("{}", encoding="utf-8")
+    with pytest.raises(build_site.BuildError):  # a marker next to notebooks is not enough
+        build_site.check_output_dir(ours)
+
+
+def _course_copy(tmp_path, monkeypatch, notebooks: dict[str, str]) -> Path:
+    root = tmp_path / "course"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "anim").mkdir()
+    for name, text in notebooks.items():
+        (root / "notebooks" / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(build_site, "ROOT", root)
+    monkeypatch.setattr(build_site, "ensure_node_modules", lambda: None)
+    monkeypatch.setattr(build_site, "NODE_MODULES", ROOT / "node_modules")
+    return root
+
+
+def _single_process_build(monkeypatch):
+    original = build_site.build
+    monkeypatch.setattr(build_site, "build", lambda site, workers=2, **kw: original(site, workers=1, handouts=False))
+
+
+def test_truncated_notebook_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    if _node_missing():
+        pytest.skip(_node_missing())
+    text = (CHAPTERS[0]).read_text(encoding="utf-8")
+    _course_copy(tmp_path, monkeypatch, {"01_broken.ipynb": text[: len(text) // 2]})
+    _single_process_build(monkeypatch)
+    assert build_site.main([str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert "01_broken.ipynb" in err and "not a readable notebook" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["course"]
+
+
+def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    if _node_missing():
+        pytest.skip(_node_missing())
+    _course_copy(tmp_path, monkeypatch, {"01_a.ipynb": nbformat.writes(nbformat.v4.new_notebook())})
+    _single_process_build(monkeypatch)
+    real_write = build_site._write_page
+
+    def full(out, body):
+        real_write(out, body[:100])
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
+
+    monkeypatch.setattr(build_site, "_write_page", full)
+    assert build_site.main([str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["course"]
+
+
+HOSTILE = [
+    "# Title <img src=x onerror=alert(1)>\n\n**Learning goals.** After this chapter you can:\n\n"
+    "- <script>alert(2)</script> a goal\n\n<script>alert(3)</script>\n\n## Heading <img src=y onerror=alert(9)>",
+]
+
+
+def test_untrusted_html_is_sanitized(tmp_path, monkeypatch, browser):
+    """A student's notebook: markdown scripts and handlers, HTML/Markdown/JavaScript outputs and an HTML
+    widget value; nothing of it runs in the page, the deck or the index."""
+    if _node_missing():
+        pytest.skip(_node_missing())
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(HOSTILE[0]),
+        nbformat.v4.new_code_cell(
+            "x",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": "<b onclick=alert(4)>hi</b><script>alert(5)</script>",
+                        "application/javascript": "alert(6)",
+                        "text/markdown": "<img src=z onerror=alert(7)>",
+                    },
+                )
+            ],
+        ),
+    ]
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {"m1": {"model_name": "HTMLModel", "state": {"value": "<img src=w onerror=alert(8)>"}}},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
+    _course_copy(tmp_path, monkeypatch, {"01_student.ipynb": nbformat.writes(nb)})
+    out = tmp_path / "out"
+    build_site.build(out, workers=1, handouts=False)
+    for rel in ("index.html", "notebooks/01_student.html", "slides/01_student.slides.html"):
+        text = (out / rel).read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]*>\s*(var element[^<]*)?alert", text), rel
+        assert not re.search(r"<[^>]+\son(error|click)=", text), rel
+        assert "alert(8)" not in text or "onerror=alert(8)" not in text.replace("&quot;", '"'), rel
+        dialogs = []
+        page = browser.new_page()
+        page.on("dialog", lambda dialog, seen=dialogs: (seen.append(dialog.message), dialog.dismiss()))
+        try:
+            page.goto((out / rel).as_uri())
+            page.wait_for_timeout(500)
+        finally:
+            page.close()
+        assert dialogs == [], f"{rel} ran {dialogs}"
+    cleaned = build_site.sanitize_notebook(nb)
+    assert (
+        "onerror"
+        not in cleaned.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]["m1"]["state"]["value"]
+    )
+
+
+# --------------------------------------------------------------------------- the lecturer's guide
+
+
+def test_guide_gives_one_duration_per_chapter_and_the_keys():
+    guide = (ROOT / "docs" / "lecturers_guide.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| (\d) · [^|]+\| (\d+) min\b", guide, re.M))
+    sections = dict(re.findall(r"^## Chapter (\d) · .*?\*\*Duration\.\*\* (\d+) minutes", guide, re.M | re.S))
+    assert sorted(table) == [p.name[1] for p in CHAPTERS] and table == sections, (table, sections)
+    assert not re.search(r"also\s+fit a 45-minute lecture", guide)
+    assert table["7"] == "90" and "**A 90-minute plan.**" in guide
+    plan = guide.split("**A 90-minute plan.**", 1)[1].split("**Key points.**", 1)[0]
+    ends = [int(m) for m in re.findall(r"^\| \d+-(\d+) \|", plan, re.M)]
+    assert ends and ends == sorted(ends) and ends[-1] == 90
+    keys = guide.split("In a deck:", 1)[1].split("\n\n", 2)[1]
+    for key in ("→ or Space", "**S**", "**O**", "**F**", "**G**", "**?**", "**B**", "**M**"):
+        assert key in keys, key
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name[:2])
+def test_fitting_a_deck_loses_nothing(path):
+    """Splitting tall slides keeps every word, line of code and output, in order, and the cell kinds."""
+    nb = nbformat.read(path, as_version=4)
+    before = _without_solutions(nb)
+    after = _deck_cells(nb)
+
+    def markdown(cells):
+        return [block.strip() for c in cells if c.cell_type == "markdown" for block in re.split(r"\n\s*\n", c.source)]
+
+    def code(cells):
+        return [c.source for c in cells if c.cell_type == "code" and "deck-output-only" not in _tags(c)]
+
+    def printed(cells):
+        return "".join(
+            o.get("text", "") for c in cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+        )
+
+    def pictures(cells):
+        return [o["data"]["image/png"] for c in cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+
+    assert markdown(after) == markdown(before)
+    assert code(after) == code(before)
+    assert printed(after) == printed(before)
+    assert pictures(after) == pictures(before)
+    ids = [c.get("id") for c in after]
+    assert len(ids) == len(set(ids)), "duplicate cell ids would give duplicate HTML ids"

@@ -15,7 +15,12 @@ or older than the lock file).
     anim/*.gif                      the GIFs the Markdown links as ../anim/NAME.gif
     student/notebooks/*.ipynb       student copies: cells tagged `solution` removed, exercise outputs cleared
     student.zip                     the same student folder as one download
+    handouts/NN.pdf                 per chapter: a page per slide with its speaker notes, "n / N" (system Chromium)
     lib/                            require.js, jQuery, MathJax 2, reveal.js 5, the widgets html-manager
+    .course-site                    the marker: only a folder holding it is ever replaced by a later build
+
+The output folder must be new or one this script built (the marker); the checkout, a folder above it
+and its source folders are refused. HTML from the notebooks is sanitized (nh3) before it reaches a page.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import itertools
 import os
 import posixpath
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -61,6 +68,108 @@ LIB = {
 
 class BuildError(RuntimeError):
     pass
+
+
+# --------------------------------------------------------------------------- what may be written where
+
+MARKER = ".course-site"  # written into every folder this script builds; only such a folder is replaced
+MARKER_TEXT = "Built by tools/build_site.py of the dilated-convolutions course; rebuilt (replaced) by it.\n"
+SOURCES = ("notebooks", "course_utils", "tools", "tests", "docs", "anim", "benchmarks", ".git")
+
+
+def check_output_dir(site: Path) -> None:
+    """Refuse an output folder this script did not make, and any folder that holds the course's sources.
+
+    A folder is replaced only when it holds the marker file an earlier build wrote. The checkout, any
+    folder above it, and its source folders are refused even with a marker (a copied marker must not
+    turn `build_site.py .` into a deletion of the course)."""
+    site = site.resolve()
+    root = ROOT.resolve()
+    if site == root or root.is_relative_to(site):
+        raise BuildError(f"refusing to write the site into {site}: it holds the course's sources")
+    for name in SOURCES:
+        if site.is_relative_to(root / name):
+            raise BuildError(f"refusing to write the site into {site}: it is inside the course's {name}/ folder")
+    if site.exists() or site.is_symlink():
+        if not site.is_dir() or site.is_symlink():
+            raise BuildError(f"refusing to replace {site}: it is not a folder this script built")
+        if any(site.glob("*.ipynb")) or (site / ".git").exists():
+            raise BuildError(f"refusing to replace {site}: it holds notebooks or a git repository")
+        if not (site / MARKER).is_file() and not _legacy_build(site):
+            raise BuildError(
+                f"refusing to replace {site}: it exists and was not built by this script (no {MARKER} file); "
+                "name a new folder or remove it yourself"
+            )
+
+
+LAYOUT = {"index.html", "lib", "notebooks", "slides", "docs", "anim", "student", "student.zip", "handouts"}
+
+
+def _legacy_build(site: Path) -> bool:
+    """The default site/ as builds before the marker file left it: only the site's own entries."""
+    if site != (ROOT / "site").resolve():
+        return False
+    names = {path.name for path in site.iterdir()}
+    return bool(names) and names <= LAYOUT and (site / "lib" / "require.js").is_file()
+
+
+# --------------------------------------------------------------------------- untrusted HTML
+
+
+# What the pages keep of the HTML in a notebook (Markdown cells, text/html and text/markdown outputs,
+# HTML widgets' values): an allow-list, applied by nh3 (the Ammonia sanitizer). Scripts, event
+# handlers, iframes, forms, styles that position things and javascript: URLs are dropped; the
+# course's own cells use nothing beyond this list, so its pages are unchanged.
+def sanitize_html(fragment) -> str:
+    import nh3
+
+    attributes = {tag: set(values) for tag, values in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["*"] = {"class", "id", "title", "lang", "dir", "aria-hidden", "aria-label"}
+    for tag in ("th", "td", "span", "div", "p"):
+        attributes.setdefault(tag, set()).add("style")
+    attributes["a"] |= {"title", "download"}
+    return nh3.clean(
+        str(fragment),
+        tags=(set(nh3.ALLOWED_TAGS) | {"input", "label"}) - {"map", "area"},
+        clean_content_tags={"script", "style"},
+        attributes=attributes | {"input": {"type", "checked", "disabled"}},
+        filter_style_properties={"text-align", "color", "background-color", "font-weight", "font-style"},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+_HTML_WIDGETS = ("HTMLModel", "HTMLMathModel")
+
+
+def sanitize_notebook(nb):
+    """The notebook with every piece of HTML that reaches a page passed through `sanitize_html` and
+    every JavaScript output removed; the widget state keeps only data (its views are drawn by the
+    widget manager, whose own scripts are the only ones that run)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "raw":
+            cell.source = ""
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not data:
+                continue
+            for mime in list(data):
+                if "javascript" in mime or mime in ("text/vnd.mermaid",):
+                    del data[mime]
+                elif mime == "image/svg+xml":
+                    del data[mime]  # SVG can carry scripts; the course's figures are PNG
+            if not data:
+                data["text/plain"] = ""
+    widgets = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for model in widgets.get("state", {}).values():
+        state = model.get("state", {})
+        if model.get("model_name") in _HTML_WIDGETS and isinstance(state.get("value"), str):
+            state["value"] = sanitize_html(state["value"])
+        for key in ("description", "tooltip", "placeholder"):
+            if isinstance(state.get(key), str) and ("<" in state[key] or "&" in state[key]):
+                state[key] = sanitize_html(state[key])
+    return nb
 
 
 # --------------------------------------------------------------------------- JavaScript packages
@@ -179,6 +288,17 @@ def rewrite_links(page_html: str, source_repo_path: str, page_site_path: str) ->
 # --------------------------------------------------------------------------- notebooks
 
 
+def read_notebook(path: Path):
+    """The notebook at `path`, or a BuildError naming the file and what is wrong with it."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except OSError as error:
+        raise BuildError(f"cannot read {path}: {error.strerror or error}") from None
+    except Exception as error:  # truncated JSON, not a notebook, an unknown nbformat
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BuildError(f"{path} is not a readable notebook ({type(error).__name__}: {reason[:160]})") from None
+
+
 def chapters() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -207,6 +327,217 @@ def student_copy(nb):
         if is_exercise(cell):
             cell.outputs = []
             cell.execution_count = None
+    return nb
+
+
+# --------------------------------------------------------------------------- decks that fit
+
+# The deck is 1200x675 deck pixels (the template's layout: code 18 px on 1.3 lines, prose 23 px on 1.4).
+# Before a chapter becomes a deck, every slide is measured in estimated deck pixels and one that would
+# not fit is split at the source's own boundaries: between cells, between the paragraphs of a long
+# Markdown cell, between a code cell and its output, and between the lines of a long printed output.
+# The pieces become sub-slides that follow in reading order (the arrow keys walk them).
+SLIDE_BUDGET = 610  # deck pixels a slide's content may take (the slide is 675 high; margins and slack)
+CODE_LINE, CODE_CHARS = 24, 104  # px per line, characters per line before a long line wraps
+PROSE_LINE, PROSE_CHARS = 33, 108
+OUTPUT_PIECE = "deck-output-only"  # tag of a cell that shows only its outputs (the template skips its code)
+
+
+def _slide_type(cell) -> str:
+    return cell.metadata.get("slideshow", {}).get("slide_type", "-")
+
+
+def _set_slide_type(cell, kind: str) -> None:
+    cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
+def _png_size(b64: str) -> tuple[int, int]:
+    import base64
+    import struct
+
+    head = base64.b64decode(b64[:44])
+    return struct.unpack(">II", head[16:24]) if head[12:16] == b"IHDR" else (800, 500)
+
+
+def _markdown_height(text: str) -> int:
+    height, in_math = 0, False
+    for block in re.split(r"\n\s*\n", text.strip()):
+        stripped = block.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("# "):
+            height += 80
+        elif stripped.startswith("## "):
+            height += 66
+        elif stripped.startswith("### "):
+            height += 52
+        elif stripped.startswith("$$") or in_math:
+            height += 40 + 32 * stripped.count("\\\\") + (40 if "\\sum" in stripped or "\\frac" in stripped else 0)
+        elif stripped.startswith("|"):
+            height += 38 * stripped.count("\n") + 40
+        elif stripped.startswith("```"):
+            height += CODE_LINE * (stripped.count("\n") - 1) + 20
+        else:
+            height += PROSE_LINE * _wrapped_lines(re.sub(r"\]\([^)]*\)|[*`$]", "", stripped), PROSE_CHARS) + 14
+        in_math = stripped.startswith("$$") and stripped.count("$$") == 1
+    return height
+
+
+_WIDGET_STATE: dict = {}  # the widget state of the notebook being fitted (set by fit_deck)
+
+
+def _figure_height(png_b64: str) -> int:
+    width, height = _png_size(png_b64)
+    scale = min(max(1.0, 600 / max(width, 1)), 1200 / max(width, 1), 560 / max(height, 1))
+    return int(height * scale * 1.1) + 12
+
+
+def _widget_height(model_id: str, png_b64: str | None, depth: int = 0) -> int:
+    """Estimated height of a stored widget: boxes stack (VBox) or sit side by side (HBox)."""
+    model = _WIDGET_STATE.get(model_id.removeprefix("IPY_MODEL_"), {})
+    name, state = model.get("model_name", ""), model.get("state", {})
+    children = [c for c in state.get("children", []) if isinstance(c, str)]
+    if children and depth < 8:
+        heights = [_widget_height(child, png_b64, depth + 1) for child in children]
+        return max(heights) if name == "HBoxModel" else sum(heights) + 4 * len(heights)
+    if name == "ImageModel":
+        return min(_figure_height(png_b64), 412) if png_b64 else 412  # the deck caps it at 400 px
+    if name in ("HTMLModel", "HTMLMathModel", "OutputModel"):
+        return 36 * max(1, str(state.get("value", "")).count("<br") + str(state.get("value", "")).count("<tr") + 1)
+    return 40
+
+
+def _output_height(output) -> int:
+    data = output.get("data", {})
+    if output.get("output_type") == "stream":
+        return CODE_LINE * _wrapped_lines(output.get("text", "").rstrip("\n"), CODE_CHARS) + 8
+    view = data.get("application/vnd.jupyter.widget-view+json")
+    if view and view.get("model_id") in _WIDGET_STATE:  # the page draws the widget, not the static picture
+        return _widget_height(view["model_id"], data.get("image/png")) + 12
+    if "image/png" in data:
+        return _figure_height(data["image/png"])
+    if view:
+        return 56
+    if "text/html" in data:
+        return 40 * max(1, str(data["text/html"]).count("<tr"))
+    if "text/plain" in data:
+        return CODE_LINE * _wrapped_lines(str(data["text/plain"]), CODE_CHARS) + 8
+    return 0
+
+
+def cell_height(cell) -> int:
+    """Estimated height of a cell on a slide, in deck pixels (0 for notes and skipped cells)."""
+    if _slide_type(cell) in ("notes", "skip"):
+        return 0
+    if cell.cell_type == "markdown":
+        return _markdown_height(cell.source)
+    if cell.cell_type != "code":
+        return 0
+    tags = cell.metadata.get("tags", [])
+    height = CODE_LINE * _wrapped_lines(cell.source, CODE_CHARS) + 26
+    if OUTPUT_PIECE in tags or not cell.source.strip():
+        height = 0
+    return height + sum(_output_height(output) for output in cell.get("outputs", []))
+
+
+_PIECES = itertools.count(1)
+
+
+def _new_cell_like(cell, **changes):
+    piece = copy.deepcopy(cell)
+    for key, value in changes.items():
+        piece[key] = value
+    if "id" in cell:
+        piece["id"] = f"{cell['id']}-p{next(_PIECES)}"  # HTML ids stay unique
+    return piece
+
+
+def _split_cell(cell) -> list:
+    """A cell too tall for one slide, as pieces that each fit (the first keeps the cell's slide type)."""
+    if cell_height(cell) <= SLIDE_BUDGET:
+        return [cell]
+    pieces = []
+    if cell.cell_type == "markdown":
+        blocks, current = re.split(r"\n\s*\n", cell.source.strip()), []
+        for block in blocks:
+            candidate = "\n\n".join(current + [block])
+            text = "\n\n".join(current)
+            balanced = text.count("$$") % 2 == 0 and text.count("```") % 2 == 0
+            if current and balanced and _markdown_height(candidate) > SLIDE_BUDGET:
+                pieces.append(_new_cell_like(cell, source="\n\n".join(current)))
+                current = [block]
+            else:
+                current.append(block)
+        pieces.append(_new_cell_like(cell, source="\n\n".join(current)))
+    elif cell.cell_type == "code":
+        head = _new_cell_like(cell, outputs=[])
+        pieces = [head] if cell.source.strip() and OUTPUT_PIECE not in cell.metadata.get("tags", []) else []
+        group, used = [], 0
+        for output in cell.get("outputs", []):
+            parts = [output]
+            if output.get("output_type") == "stream" and _output_height(output) > SLIDE_BUDGET:
+                chunks, current, rows = [], [], 0
+                for line in output["text"].rstrip("\n").split("\n"):
+                    need = _wrapped_lines(line, CODE_CHARS)
+                    if current and (rows + need) * CODE_LINE + 8 > SLIDE_BUDGET * 0.85:
+                        chunks.append(current)
+                        current, rows = [], 0
+                    current.append(line)
+                    rows += need
+                chunks.append(current)
+                parts = [nbformat.from_dict(dict(copy.deepcopy(output), text="\n".join(c) + "\n")) for c in chunks]
+            for part in parts:
+                height = _output_height(part)
+                if group and used + height > SLIDE_BUDGET:
+                    pieces.append(_output_piece(cell, group))
+                    group, used = [], 0
+                group.append(part)
+                used += height
+        if group:
+            if pieces and pieces[-1] is head and cell_height(_new_cell_like(cell, outputs=group)) <= SLIDE_BUDGET:
+                pieces[-1] = _new_cell_like(cell, outputs=group)
+            else:
+                pieces.append(_output_piece(cell, group))
+    else:
+        return [cell]
+    for piece in pieces[1:]:
+        _set_slide_type(piece, "subslide")
+    return pieces
+
+
+def _output_piece(cell, outputs):
+    piece = _new_cell_like(cell, outputs=outputs)
+    piece.metadata["tags"] = list(piece.metadata.get("tags", [])) + [OUTPUT_PIECE]
+    return piece
+
+
+def fit_deck(nb):
+    """The deck's notebook with every slide that would overflow split into sub-slides (see above)."""
+    nb = copy.deepcopy(nb)
+    _WIDGET_STATE.clear()
+    _WIDGET_STATE.update(
+        nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    )
+    cells, used, started = [], 0, False
+    for cell in nb.cells:
+        kind = _slide_type(cell)
+        for piece in _split_cell(cell):
+            kind = _slide_type(piece)
+            height = cell_height(piece)
+            if kind in ("slide", "subslide") or not started:
+                used = 0
+            elif height and used + height > SLIDE_BUDGET and used > 0:
+                _set_slide_type(piece, "subslide")
+                used = 0
+            if kind not in ("notes", "skip"):
+                started = True
+            used += height
+            cells.append(piece)
+    nb.cells = cells
     return nb
 
 
@@ -265,24 +596,31 @@ def _exporter(kind: str, depth: int):
         config[cls].mathjax_url = urls["mathjax_url"]
         config[cls].widget_renderer_url = urls["widget_renderer_url"]
         config[cls].extra_template_basedirs = [str(TEMPLATES)]
+    # Markdown cells, text/html and text/markdown outputs go through `clean_html`, which is nh3 here
+    # (registered below); JavaScript outputs are not written at all.
+    config.HTMLExporter.sanitize_html = True
     if kind == "slides":
         config.SlidesExporter.reveal_url_prefix = urls["reveal_url_prefix"]
         config.SlidesExporter.reveal_theme = REVEAL_THEME
         config.SlidesExporter.reveal_transition = "none"
         config.SlidesExporter.reveal_number = "c/t"
-        config.SlidesExporter.reveal_width = "1100"  # room for a 100-character code line
-        config.SlidesExporter.reveal_height = "780"
-        config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls instead of being cut
-        return SlidesExporter(config=config, template_name="course_reveal")
-    return HTMLExporter(config=config, template_name="course_lab")
+        config.SlidesExporter.reveal_width = "1200"  # the template sets the same size (and the layout)
+        config.SlidesExporter.reveal_height = "675"
+        exporter = SlidesExporter(config=config, template_name="course_reveal")
+    else:
+        exporter = HTMLExporter(config=config, template_name="course_lab")
+    exporter.register_filter("clean_html", sanitize_html)
+    return exporter
 
 
 def _nav(page_site_path: str, items: list[tuple[str, str]]) -> str:
     page_dir = posixpath.dirname(page_site_path)
-    return "".join(
-        f'<a href="{html.escape(posixpath.relpath(target, page_dir or "."))}">{html.escape(label)}</a>'
-        for label, target in items
-    )
+    links = []
+    for label, target in items:
+        href = posixpath.relpath(target, page_dir or ".")
+        plain = f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+        links.append(_download(label, href) if target.endswith(".ipynb") else plain)
+    return "".join(links)
 
 
 def _write_page(out: Path, body: str) -> None:
@@ -294,7 +632,7 @@ def build_chapter(args) -> tuple[str, str, int]:
     """Page and deck of one chapter (runs in a worker process)."""
     path, site, nav_items = args
     name = path.stem
-    nb = nbformat.read(path, as_version=4)
+    nb = sanitize_notebook(read_notebook(path))
     title = chapter_title(nb)
     nb.metadata["title"] = title
     repo_path = f"notebooks/{path.name}"
@@ -304,7 +642,7 @@ def build_chapter(args) -> tuple[str, str, int]:
     body, _ = _exporter("page", 1).from_notebook_node(nb, resources=resources)
     _write_page(Path(site) / page_path, rewrite_links(body, repo_path, page_path))
 
-    deck = without_solutions(nb)
+    deck = fit_deck(without_solutions(nb))
     deck_path = f"slides/{name}.slides.html"
     body, _ = _exporter("slides", 1).from_notebook_node(deck, resources={"metadata": {"name": name}})
     _write_page(Path(site) / deck_path, rewrite_links(body, repo_path, deck_path))
@@ -338,48 +676,173 @@ PAGE_LABELS = {
 }
 
 
-def build_index(site: Path, entries: list[dict], pages: list[str]) -> None:
+def _download(label: str, href: str) -> str:
+    """A link that downloads its file (a notebook would otherwise open as raw JSON in the browser)."""
+    name = posixpath.basename(href)
+    return f'<a href="{html.escape(href)}" download="{html.escape(name)}">{html.escape(label)}</a>'
+
+
+def handout_name(chapter: str) -> str:
+    return f"handouts/{chapter[:2]}.pdf"
+
+
+def build_index(site: Path, entries: list[dict], pages: list[str], handouts: bool = True) -> None:
+    """The front page: the guide and the decks first (what a lecturer opens), then each chapter."""
+    guide = "docs/lecturers_guide.html"
     lines = [
         "# Dilated convolutions, from scratch to real networks",
         "",
         "An open course on dilated (atrous) convolutions: why they grow the receptive field without",
         "losing resolution or adding parameters, how to compute them from scratch, how PyTorch and Keras",
         "spell them, what goes wrong (the gridding problem), how to fix it, and where they live in real",
-        "networks (ASPP, WaveNet, dilated backbones, the TCN). Every claim is checked in code. This site",
-        "is the course as stored:",
-        "read each chapter here, present it as slides, or download the student copies and run them in",
-        "JupyterLab.",
+        "networks (ASPP, WaveNet, dilated backbones, the TCN). Every claim is checked in code.",
+        "",
+        "## Teach it",
+        "",
+    ]
+    if guide in pages:
+        lines.append(
+            f"- [Lecturer's guide]({guide}): how long each chapter takes, what to stress, the keys that drive "
+            "the slides (→ or Space, S for speaker notes, O, F, G, ?, B)."
+        )
+    lines.append("- Slides, one deck per chapter (each links back here and has a menu of its sections, key M):")
+    lines.append("")
+    for entry in entries:
+        count = f"{entry['slides']} slide" + ("s" if entry["slides"] != 1 else "")
+        handout = f" · [handout PDF]({handout_name(entry['name'])})" if handouts else ""
+        lines.append(f"    - [{html.escape(entry['title'])}](slides/{entry['name']}.slides.html) ({count}){handout}")
+    lines += [
+        "",
+        f"- Student copies: {_download('all chapters as one zip', 'student.zip')}, the chapters without "
+        "worked solutions, the GIFs and a short read-me. Unzip it inside the course folder and open it "
+        "with `make lab`.",
         "",
         "## Chapters",
         "",
     ]
     for entry in entries:
-        count = f"{entry['slides']} slide" + ("s" if entry["slides"] != 1 else "")
         lines.append(f"### {html.escape(entry['title'])}")
         lines.append("")
         if entry["goals"]:
             lines.append("After this chapter you can:")
             lines.append("")
-            lines += [f"- {goal}" for goal in entry["goals"]]
+            lines += [f"- {html.escape(goal, quote=False)}" for goal in entry["goals"]]
             lines.append("")
+        student = f"student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb"
         lines.append(
             f"[Read the chapter](notebooks/{entry['name']}.html) · "
-            f"[Slides](slides/{entry['name']}.slides.html) ({count}) · "
-            f"[Student copy](student/{STUDENT_DIR}/notebooks/{entry['name']}.ipynb)"
+            f"[Slides](slides/{entry['name']}.slides.html) · " + _download("Student copy (.ipynb)", student)
         )
         lines.append("")
     lines += ["## More", ""]
     for page in pages:
+        if page == guide:
+            continue
         label = PAGE_LABELS.get(page, Path(page).stem.replace("_", " ").capitalize())
         lines.append(f"- [{label}]({page})")
-    lines.append(
-        "- [Student copies as one zip](student.zip): the chapters without worked solutions, the GIFs, "
-        "and a short read-me. Unzip it inside the course folder and open it with `make lab`."
-    )
     lines.append("")
     nb = markdown_notebook("\n".join(lines), "Dilated convolutions: a course")
     body, _ = _exporter("page", 0).from_notebook_node(nb, resources={"metadata": {"name": "index"}})
     _write_page(site / "index.html", body)
+
+
+# --------------------------------------------------------------------------- handouts
+
+CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
+HANDOUT_NOTES_MIN = 140  # deck pixels below each slide for its speaker notes (more when a note needs it)
+
+
+def handouts_unavailable() -> str | None:
+    """Why the handouts cannot be printed here (no Chromium, no Playwright), or None."""
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed"
+    return None
+
+
+_HANDOUT_LAYOUT = """(minNotes) => {
+    // Each printed page: the slide on top, its speaker notes below, "n / N" at the bottom right.
+    const pages = [...document.querySelectorAll('.pdf-page')];
+    const slideH = Reveal.getConfig().height, slideW = Reveal.getConfig().width;
+    let notesH = minNotes;
+    for (const page of pages) {
+        const notes = page.querySelector('.speaker-notes-pdf');
+        if (notes) {
+            notes.style.cssText = 'position:absolute;left:0;top:' + slideH + 'px;width:' + slideW + 'px;' +
+                'height:auto;padding:12px 36px;box-sizing:border-box;font-size:19px;line-height:1.35;' +
+                'border-top:2px solid #666;background:#fff;color:#222;text-align:left';
+            notesH = Math.max(notesH, notes.scrollHeight + 8);
+        }
+    }
+    const total = pages.length;
+    pages.forEach((page, i) => {
+        page.style.height = (slideH + notesH) + 'px';
+        page.style.width = slideW + 'px';
+        const section = page.querySelector(':scope > section');
+        if (section) { section.style.top = '0px'; section.style.left = '0px'; }
+        let number = page.querySelector('.slide-number-pdf');
+        if (!number) {
+            number = document.createElement('div');
+            number.className = 'slide-number-pdf';
+            page.appendChild(number);
+        }
+        number.textContent = (i + 1) + ' / ' + total;
+        number.style.cssText =
+            'position:absolute;right:12px;bottom:8px;font:16px sans-serif;color:#222;background:#fff';
+    });
+    const style = document.createElement('style');
+    style.textContent = '@page { size: ' + slideW + 'px ' + (slideH + notesH) + 'px; margin: 0; }';
+    document.head.appendChild(style);
+    return {pages: total, width: slideW, height: slideH + notesH};
+}"""
+
+
+_MATH_DONE = "() => new Promise(done => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => done(1)) : done(0))"
+
+
+def build_handouts(site: Path, decks: list[str], browser=None, timeout_ms: int = 60_000) -> dict[str, int]:
+    """One PDF per deck in site/handouts/: every slide on its own page with its speaker notes below it,
+    printed by the system Chromium through Playwright from the deck's print view, offline (every
+    request that is not a file of the site is refused). `browser`: a Playwright Chromium already
+    running (the tests pass theirs); by default one is started. Returns the page count of each PDF."""
+    if browser is None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+            own = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+            try:
+                return build_handouts(site, decks, own, timeout_ms)
+            finally:
+                own.close()
+    out = site / "handouts"
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        context.route(re.compile(r"^(?!file:)"), lambda route: route.abort())  # offline: files of the site only
+        page = context.new_page()
+        for name in decks:
+            deck = site / "slides" / f"{name}.slides.html"
+            page.goto(deck.as_uri() + "?print-pdf", wait_until="load", timeout=timeout_ms)
+            page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=timeout_ms)
+            page.wait_for_function("() => document.querySelectorAll('.pdf-page').length > 0", timeout=timeout_ms)
+            page.evaluate(_MATH_DONE)
+            layout = page.evaluate(_HANDOUT_LAYOUT, HANDOUT_NOTES_MIN)
+            page.pdf(
+                path=str(site / handout_name(name)),
+                width=f"{layout['width']}px",
+                height=f"{layout['height']}px",
+                print_background=True,
+                prefer_css_page_size=True,
+            )
+            counts[name] = layout["pages"]
+    finally:
+        context.close()
+    return counts
 
 
 STUDENT_README = """Student copies of the course "Dilated convolutions, from scratch to real networks"
@@ -397,7 +860,7 @@ def build_student(site: Path) -> None:
     base = site / "student" / STUDENT_DIR
     (base / "notebooks").mkdir(parents=True, exist_ok=True)
     for path in chapters():
-        nb = student_copy(nbformat.read(path, as_version=4))
+        nb = student_copy(read_notebook(path))
         nbformat.write(nb, base / "notebooks" / path.name)
     for page in sorted((ROOT / "notebooks").glob("*.md")):
         shutil.copy2(page, base / "notebooks" / page.name)
@@ -409,14 +872,37 @@ def build_student(site: Path) -> None:
                 archive.write(path, path.relative_to(site / "student").as_posix())
 
 
-def build(site: Path, workers: int = 2) -> dict:
-    """Build the whole site into `site` (replaced). Returns what was built."""
+def build(site: Path, workers: int = 2, handouts: bool = True, browser=None) -> dict:
+    """Build the whole site into `site` (replaced if an earlier build made it). Returns what was built.
+
+    Everything is written into a fresh temporary folder beside `site`, which replaces `site` only
+    when complete; on any error (a broken notebook, a full disk, Ctrl-C) it is removed and `site`
+    is left as it was."""
     start = time.perf_counter()
-    ensure_node_modules()
     site = site.resolve()
-    tmp = site.with_name(site.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    check_output_dir(site)
+    ensure_node_modules()
+    site.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{site.name}.tmp-", dir=site.parent))
+    try:
+        report = _build_into(tmp, workers, handouts, browser)
+        (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+        check_output_dir(site)  # still ours (nothing appeared there meanwhile)
+        old = None
+        if site.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{site.name}.old-", dir=site.parent))
+            site.rename(old / "site")
+        tmp.rename(site)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    return {**report, "bytes": size, "seconds": time.perf_counter() - start}
+
+
+def _build_into(tmp: Path, workers: int, handouts: bool = True, browser=None) -> dict:
 
     copy_libraries(tmp)
     shutil.copytree(ROOT / "anim", tmp / "anim", ignore=shutil.ignore_patterns("*.tmp"))
@@ -458,20 +944,14 @@ def build(site: Path, workers: int = 2) -> dict:
 
     entries = []
     for path, (name, title, slides) in zip(chapters(), built, strict=True):
-        entries.append(
-            {"name": name, "title": title, "slides": slides, "goals": learning_goals(nbformat.read(path, 4))}
-        )
-    build_index(tmp, entries, md_done)
+        entries.append({"name": name, "title": title, "slides": slides, "goals": learning_goals(read_notebook(path))})
+    skipped = (handouts_unavailable() if browser is None else None) if handouts else "not asked for"
+    build_index(tmp, entries, md_done, handouts=skipped is None)
     build_student(tmp)
-
-    old = site.with_name(site.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if site.exists():
-        site.rename(old)
-    tmp.rename(site)
-    shutil.rmtree(old, ignore_errors=True)
-    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    return {"chapters": entries, "pages": md_done, "bytes": size, "seconds": time.perf_counter() - start}
+    report = {"chapters": entries, "pages": md_done, "handouts": {}, "handouts_skipped": skipped}
+    if skipped is None:
+        report["handouts"] = build_handouts(tmp, [entry["name"] for entry in entries], browser)
+    return report
 
 
 def main(argv: list[str]) -> int:
@@ -481,7 +961,16 @@ def main(argv: list[str]) -> int:
     except BuildError as error:
         print(f"site: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # a full disk, a folder without write permission: the cause and the file
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"site: cannot write the site: {error.strerror or error}{where}; nothing was changed", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        print(f"site: {' '.join(map(str, error.cmd))} failed with exit status {error.returncode}", file=sys.stderr)
+        return 1
     slides = ", ".join(f"{entry['name'][:2]}: {entry['slides']}" for entry in report["chapters"])
+    if report["handouts_skipped"]:
+        print(f"site: handouts not printed ({report['handouts_skipped']})", file=sys.stderr)
     print(
         f"site: {len(report['chapters'])} chapters, {len(report['pages'])} Markdown pages, slides ({slides}), "
         f"{report['bytes'] / 1e6:.1f} MB in {report['seconds']:.1f} s -> open {site}/index.html"
