@@ -386,6 +386,9 @@ def _checker(name):
 
 # The function name a verdict shows, where the exercise's function is not called like its checker.
 CALLED = {
+    "torch_to_keras_kernel": "to_keras",
+    "tf_same_padding": "tf_same",
+    "find_the_bug_conv1d": "dilated_conv1d_loop",
     "aspp_rates": "choose_aspp_rates",
     "hole_free_schedule": "design_schedule",
     "causal_conv": "causal_dilated_conv",
@@ -573,8 +576,8 @@ STORED_NONE_VERDICTS = {
     "returned None, expected an array",
     "same_padding": "same_padding(1, 1) returned None, expected (0, 0)",
     "tap_positions": "tap_positions(0, 1, 1, 1) returned None, expected (0,)",
-    "torch_to_keras_kernel": "torch_to_keras_kernel(array(shape=(1, 1, 2, 2))) returned None, expected an array",
-    "tf_same_padding": "tf_same_padding(7, 1, 1, 1) returned None, expected (0, 0)",
+    "torch_to_keras_kernel": "to_keras(array(shape=(1, 1, 2, 2))) returned None, expected an array",
+    "tf_same_padding": "tf_same(7, 1, 1, 1) returned None, expected (0, 0)",
     "path_counts": "path_counts((1,)) returned None, expected [1, 1, 1]",
     "centre_to_max": "centre_to_max((1,)) returned None, expected 1.0",
     "has_holes": "has_holes((1,)) returned None, expected False",
@@ -583,10 +586,9 @@ STORED_NONE_VERDICTS = {
     "wavenet_receptive_field": "wavenet_receptive_field(1, 1, 2) returned None, expected 2",
     "min_layers_for_delay": "min_layers_for_delay(0) returned None, expected 1",
     "valid_tap_fraction": "valid_tap_fraction(1, 1) returned None, expected 0.1111111111111111",
-    "find_the_bug_conv1d": "find_the_bug_conv1d([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.], [ 3., -3., -3.], 2) "
+    "find_the_bug_conv1d": "dilated_conv1d_loop([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.], [ 3., -3., -3.], 2) "
     "returned None, expected an array",
-    "aspp_rates": "choose_aspp_rates(513, 16) returned None, expected rates that meet all the rules, "
-    "for example (5, 8, 12)",
+    "aspp_rates": "choose_aspp_rates(513, 16) returned None, expected rates that meet all the rules",
     "hole_free_schedule": "design_schedule(21, 1.0, 4) returned None, expected 5 rates in 1..4 without holes, "
     "R >= 21 and centre/max >= 1.0",
     "causal_conv": "causal_dilated_conv(array(shape=(1, 1, 12)), array(shape=(1, 1, 2)), [-0.6798], 1) "
@@ -613,12 +615,18 @@ def test_checkers_name_the_first_failing_case(capsys):
     exercises.check_effective_kernel_size(lambda k, d: float((k - 1) * d + 1))
     exercises.check_has_holes(lambda r: 0)
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "NOT YET: effective_kernel_size(1, 2) returned 2, expected 1"
+    assert out[0] == (
+        "NOT YET: effective_kernel_size(1, 2) returned 2, expected 1; "
+        "it looks like K * d: a kernel of K taps has K - 1 gaps, and each gap is d wide"
+    )
     assert out[1].startswith("NOT YET: conv_output_size(") and "expected" in out[1]
     assert out[2].startswith("NOT YET: dilate_kernel_1d(") and "returned shape" in out[2]
     assert out[3] == "NOT YET: effective_kernel_size(1, 1) raised ZeroDivisionError: division by zero"
     assert out[4] == "NOT YET: expected a function for effective_kernel_size, got str"
-    assert out[5] == "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1)"
+    assert out[5] == (
+        "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1); "
+        "it looks like the two sides are swapped: PyTorch puts the smaller half before"
+    )
     assert out[6] == "NOT YET: fibonacci(1) returned [1.5], expected [1]"  # list answers are not truncated
     assert out[7] == "NOT YET: tap_positions(0, 1, 1, 1) returned '0', expected (0,) (a tuple of integers, not a str)"
     assert out[8] == (

@@ -86,8 +86,15 @@ WRAPPED = {
     "check_hole_free_schedule": (),
     "check_causal_conv": (),
 }
-KEPT_STATEMENTS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
-                   ast.AnnAssign)  # fmt: skip
+KEPT_STATEMENTS = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Assign,
+    ast.AnnAssign,
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -138,8 +145,15 @@ def course_chapters() -> dict[int, Chapter]:
         code = [cell for cell in nb.cells if cell.cell_type == "code"]
         setup = next((cell.source for cell in code if "course_utils.setup(" in cell.source), "")
         title = next(
-            (line[2:].strip() for cell in nb.cells if cell.cell_type == "markdown" for line in
-             cell.source.splitlines() if line.startswith("# ")), path.stem)  # fmt: skip
+            (
+                line[2:].strip()
+                for cell in nb.cells
+                if cell.cell_type == "markdown"
+                for line in cell.source.splitlines()
+                if line.startswith("# ")
+            ),
+            path.stem,
+        )
         found = []
         for cell in code:
             if "solution" in cell.metadata.get("tags", []):
@@ -212,8 +226,11 @@ def encode(value: Any, depth: int = 0) -> dict:
     if kind is bool:
         return {"t": "bool", "v": value}
     if kind is int:
-        return {"t": "int", "v": str(value)} if value.bit_length() < 4000 else {"t": "opaque", "type": "int",
-                                                                                "repr": "<a huge int>"}  # fmt: skip
+        return (
+            {"t": "int", "v": str(value)}
+            if value.bit_length() < 4000
+            else {"t": "opaque", "type": "int", "repr": "<a huge int>"}
+        )
     if kind is float:
         return {"t": "float", "v": repr(value)}
     if kind is str:
@@ -229,8 +246,12 @@ def encode(value: Any, depth: int = 0) -> dict:
     if kind is np.ndarray and value.dtype.kind in "biuf":
         return {"t": "ndarray", "v": _array_data(value)}
     torch = sys.modules.get("torch")
-    if torch is not None and kind is torch.Tensor and value.dtype in (torch.float16, torch.float32,
-            torch.float64, torch.int32, torch.int64, torch.bool) and value.layout == torch.strided:  # fmt: skip
+    if (
+        torch is not None
+        and kind is torch.Tensor
+        and value.dtype in (torch.float16, torch.float32, torch.float64, torch.int32, torch.int64, torch.bool)
+        and value.layout == torch.strided
+    ):
         return {"t": "tensor", "v": _array_data(value.detach().cpu().numpy())}
     import collections.abc
 
@@ -330,17 +351,58 @@ def decode(data: Any, depth: int = 0) -> Any:
 
 SYSCALLS_X86_64 = {
     # new processes and programs, signals to others, tracing, sockets, namespaces
-    "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "kill": 62, "tkill": 200, "tgkill": 234,
-    "ptrace": 101, "socket": 41, "socketpair": 53, "setsid": 112, "setpgid": 109, "unshare": 272,
-    "setns": 308, "process_vm_writev": 311, "pidfd_send_signal": 424, "rt_sigqueueinfo": 129,
-    "rt_tgsigqueueinfo": 297, "io_uring_setup": 425, "bpf": 321, "mount": 165, "umount2": 166,
+    "fork": 57,
+    "vfork": 58,
+    "execve": 59,
+    "execveat": 322,
+    "kill": 62,
+    "tkill": 200,
+    "tgkill": 234,
+    "ptrace": 101,
+    "socket": 41,
+    "socketpair": 53,
+    "setsid": 112,
+    "setpgid": 109,
+    "unshare": 272,
+    "setns": 308,
+    "process_vm_writev": 311,
+    "pidfd_send_signal": 424,
+    "rt_sigqueueinfo": 129,
+    "rt_tgsigqueueinfo": 297,
+    "io_uring_setup": 425,
+    "bpf": 321,
+    "mount": 165,
+    "umount2": 166,
     # every change to the file system
-    "creat": 85, "unlink": 87, "unlinkat": 263, "rename": 82, "renameat": 264, "renameat2": 316,
-    "rmdir": 84, "mkdir": 83, "mkdirat": 258, "truncate": 76, "link": 86, "linkat": 265, "symlink": 88,
-    "symlinkat": 266, "chmod": 90, "fchmodat": 268, "chown": 92, "lchown": 94, "fchownat": 260,
-    "mknod": 133, "mknodat": 259, "utimes": 235, "utimensat": 280, "setxattr": 188, "removexattr": 197,
-    "openat2": 437, "setrlimit": 160, "prlimit64": 302,
-}  # fmt: skip
+    "creat": 85,
+    "unlink": 87,
+    "unlinkat": 263,
+    "rename": 82,
+    "renameat": 264,
+    "renameat2": 316,
+    "rmdir": 84,
+    "mkdir": 83,
+    "mkdirat": 258,
+    "truncate": 76,
+    "link": 86,
+    "linkat": 265,
+    "symlink": 88,
+    "symlinkat": 266,
+    "chmod": 90,
+    "fchmodat": 268,
+    "chown": 92,
+    "lchown": 94,
+    "fchownat": 260,
+    "mknod": 133,
+    "mknodat": 259,
+    "utimes": 235,
+    "utimensat": 280,
+    "setxattr": 188,
+    "removexattr": 197,
+    "openat2": 437,
+    "setrlimit": 160,
+    "prlimit64": 302,
+}
 _OPEN, _OPENAT, _CLONE, _CLONE3 = 2, 257, 56, 435
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _CLONE_THREAD = 0x00010000
@@ -444,10 +506,23 @@ def _lazy_setup(source: str, namespace: dict) -> None:
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             return self._load()(*args, **kwargs)
 
-    heavy = ("torch", "tensorflow", "keras", "matplotlib", "course_utils.blocks", "course_utils.backbones",
-             "course_utils.degridding", "course_utils.probe", "course_utils.tf_bridge", "course_utils.demos",
-             "course_utils.plotting", "course_utils.images", "course_utils.widgets", "course_utils.anim",
-             "course_utils.timing")  # fmt: skip
+    heavy = (
+        "torch",
+        "tensorflow",
+        "keras",
+        "matplotlib",
+        "course_utils.blocks",
+        "course_utils.backbones",
+        "course_utils.degridding",
+        "course_utils.probe",
+        "course_utils.tf_bridge",
+        "course_utils.demos",
+        "course_utils.plotting",
+        "course_utils.images",
+        "course_utils.widgets",
+        "course_utils.anim",
+        "course_utils.timing",
+    )
     for node in ast.parse(_without_magics(source)).body:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -483,8 +558,13 @@ def _answer_statements(source: str) -> tuple[list[ast.stmt], str]:
 def _limit_child() -> None:
     import resource
 
-    for limit, value in ((resource.RLIMIT_AS, MEMORY_LIMIT), (resource.RLIMIT_CPU, CPU_LIMIT),
-                         (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 64)):  # fmt: skip
+    for limit, value in (
+        (resource.RLIMIT_AS, MEMORY_LIMIT),
+        (resource.RLIMIT_CPU, CPU_LIMIT),
+        (resource.RLIMIT_FSIZE, 0),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NOFILE, 64),
+    ):
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(limit, (value, value))
 
@@ -613,13 +693,28 @@ def protection() -> tuple[list[str], str]:
         layers.insert(0, "a system-call filter (no processes, files, network or signals)")
     prefix: list[str] = []
     bwrap, unshare = shutil.which("bwrap"), shutil.which("unshare")
-    if bwrap and _works([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
-                         "--die-with-parent", "true"]):  # fmt: skip
-        prefix = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                  "--unshare-all", "--die-with-parent", "--new-session"]  # fmt: skip
+    if bwrap and _works(
+        [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent", "true"]
+    ):
+        prefix = [
+            bwrap,
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+        ]
         layers.insert(0, "bwrap (read-only file system, no network, own process tree)")
-    elif unshare and _works([unshare, "--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork",
-                             "--kill-child", "true"]):  # fmt: skip
+    elif unshare and _works(
+        [unshare, "--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork", "--kill-child", "true"]
+    ):
         prefix = [unshare, "--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork", "--kill-child"]
         layers.insert(0, "unshare (no network, own process tree)")
     else:
@@ -663,9 +758,14 @@ class Runner:
         }
         command = [*self.prefix, sys.executable, "-E", "-s", str(Path(__file__).resolve()), "--runner"]
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.scratch,
-            env=env, start_new_session=True,
-        )  # fmt: skip
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=self.scratch,
+            env=env,
+            start_new_session=True,
+        )
         _send(self.process.stdin.fileno(), {"setup": self.setup})
         reply = self.receive(time.monotonic() + 60)
         if reply.get("event") != "started":
@@ -748,8 +848,15 @@ def grade_exercise(runner: Runner, exercise: Exercise, cells: list[str], seccomp
     deadline = time.monotonic() + EXERCISE_LIMIT
     if runner.process is None:
         runner.start()
-    runner.send({"op": "exercise", "cells": cells, "function": exercise.function,
-                 "wrapped": list(WRAPPED[exercise.checker]), "seccomp": seccomp})  # fmt: skip
+    runner.send(
+        {
+            "op": "exercise",
+            "cells": cells,
+            "function": exercise.function,
+            "wrapped": list(WRAPPED[exercise.checker]),
+            "seccomp": seccomp,
+        }
+    )
     try:
         ready = runner.receive(min(deadline, time.monotonic() + READY_LIMIT))
     except TimeoutError:
@@ -818,8 +925,12 @@ def grade_exercise(runner: Runner, exercise: Exercise, cells: list[str], seccomp
     line = _clip(output.getvalue().strip().splitlines()[0] if output.getvalue().strip() else "", 600)
     if record.tripped or flagged:
         names = ", ".join(sorted(record.tripped))
-        return Outcome("flagged", flagged or f"{exercise.function} calls the course's own {names}, the function the "
-                                             "exercise asks you to write; write it yourself")  # fmt: skip
+        return Outcome(
+            "flagged",
+            flagged
+            or f"{exercise.function} calls the course's own {names}, the function the "
+            "exercise asks you to write; write it yourself",
+        )
     if record.timed_out:
         return Outcome("timeout", f"{exercise.function} did not return within {CALL_LIMIT:g} s (an endless loop?)")
     if record.died:
@@ -875,7 +986,10 @@ def _static_flags(exercise: Exercise, source: str) -> str:
             elif isinstance(inner, ast.Attribute) and inner.attr == "exercises":
                 name = "exercises"
             if name == "exercises":
-                return f"{exercise.function} uses the checkers' own module (course_utils.exercises); write the answer yourself"
+                return (
+                    f"{exercise.function} uses the checkers' own module (course_utils.exercises); "
+                    "write the answer yourself"
+                )
             if name:
                 return (
                     f"{exercise.function} calls the course's own {name}, the function the exercise asks you to write; "
@@ -970,7 +1084,9 @@ def _answer_cells(cells: list[dict], chapter: Chapter) -> list[str | None]:
     for exercise in chapter.exercises:
         match = next((c for c in cells if c["id"] and c["id"] == exercise.cell_id), None)
         match = match or next((c for c in cells if exercise.checker in _checker_calls(c["source"])), None)
-        match = match or next((c for c in reversed(cells) if exercise.function in _defined_functions(c["source"])), None)
+        match = match or next(
+            (c for c in reversed(cells) if exercise.function in _defined_functions(c["source"])), None
+        )
         found.append(match["source"] if match else None)
     return found
 
@@ -987,8 +1103,12 @@ def grade_submission(path: Path, chapter_number: int, chapters: dict[int, Chapte
     if found != chapter_number:
         named = _named_chapter(path, chapters)
         how = f", named as chapter {named}" if named is not None and named != found else ""
-        return Graded(path.name, found, f"not graded: this is chapter {found} ({chapters[found].title}){how}, "
-                                        f"not chapter {chapter_number}", [])  # fmt: skip
+        return Graded(
+            path.name,
+            found,
+            f"not graded: this is chapter {found} ({chapters[found].title}){how}, not chapter {chapter_number}",
+            [],
+        )
     answers = _answer_cells(cells, chapter)
     runner = Runner(prefix, chapter.setup)
     outcomes = []
@@ -1017,8 +1137,12 @@ def _grade_one(task: tuple[str, int, dict, list[str]]) -> Graded:
     try:
         return grade_submission(Path(path), chapter_number, chapters, prefix)
     except Exception as error:  # noqa: BLE001 -- the grader's own failure: one line, the rest go on
-        return Graded(Path(path).name, None, f"not graded: the grader failed on it ({type(error).__name__}: "
-                                             f"{_clip(str(error), 200)})", [])  # fmt: skip
+        return Graded(
+            Path(path).name,
+            None,
+            f"not graded: the grader failed on it ({type(error).__name__}: {_clip(str(error), 200)})",
+            [],
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1084,8 +1208,10 @@ def feedback_page(graded: Graded, chapter: Chapter) -> str:
 
 
 def note_page(graded: Graded) -> str:
-    return _page(f"Feedback: {graded.file}", f"<h1>Feedback: {html.escape(graded.file)}</h1>\n"
-                                             f"<p>{html.escape(graded.note)}</p>\n")  # fmt: skip
+    return _page(
+        f"Feedback: {graded.file}",
+        f"<h1>Feedback: {html.escape(graded.file)}</h1>\n<p>{html.escape(graded.note)}</p>\n",
+    )
 
 
 def summary_page(results: list[Graded], chapter: Chapter, pages: dict[str, str], how: str) -> str:
@@ -1115,7 +1241,9 @@ def summary_page(results: list[Graded], chapter: Chapter, pages: dict[str, str],
     for g in results:
         link = f'<a href="feedback/{html.escape(pages[g.file])}">{html.escape(g.file)}</a>'
         if g.note:
-            rows.append(f'<tr><td>{link}</td><td colspan="{len(chapter.exercises) + 1}">{html.escape(g.note)}</td></tr>\n')
+            rows.append(
+                f'<tr><td>{link}</td><td colspan="{len(chapter.exercises) + 1}">{html.escape(g.note)}</td></tr>\n'
+            )
             continue
         cells = "".join(f'<td class="{o.verdict.replace(" ", "-")}">{o.verdict}</td>' for o in g.outcomes)
         rows.append(f"<tr><td>{link}</td>{cells}<td>{sum(o.verdict == 'pass' for o in g.outcomes)}</td></tr>\n")
@@ -1213,8 +1341,15 @@ def _run_all(tasks: list[tuple], jobs: int) -> list[Graded]:
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with (
         ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool,
-        tqdm(total=len(tasks), unit="notebook", file=sys.stderr, disable=None if sys.stderr.isatty() else False,
-             ascii=True, dynamic_ncols=True, mininterval=0.5) as bar,  # fmt: skip
+        tqdm(
+            total=len(tasks),
+            unit="notebook",
+            file=sys.stderr,
+            disable=None if sys.stderr.isatty() else False,
+            ascii=True,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        ) as bar,
     ):
         futures = {pool.submit(_grade_one, task): task[0] for task in tasks}
         for future in as_completed(futures):
