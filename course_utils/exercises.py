@@ -16,12 +16,20 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from typing import Any
 
 import numpy as np
 
 from ._checks import check_callable, check_float, check_str
+
+# The references, bound when this module is imported: a notebook that later replaces
+# ``conv.effective_kernel_size`` (or anything else in a module) does not change what a checker expects.
+from .conv import conv1d, conv_output_size, dilate_kernel, effective_kernel_size
+from .receptive_field import describe, has_gridding, path_counts, receptive_field, valid_tap_fraction
+from .sequences import fastest_hole_free, fibonacci
+from .tf_bridge import tf_same_padding, torch_to_keras_kernel
 
 PASS = "PASS"
 FAIL = "NOT YET"
@@ -548,8 +556,6 @@ def _rng() -> np.random.Generator:
 
 def check_effective_kernel_size(learner: Callable[[int, int], int]) -> None:
     """Exercise: ``effective_kernel_size(k, d)``, the span of a k-tap kernel at dilation d."""
-    from .conv import effective_kernel_size
-
     cases = [((k, d), {}) for k in (1, 2, 3, 5, 7) for d in (1, 2, 3, 6)]
     hints = [
         ("it looks like K * d: a kernel of K taps has K - 1 gaps, and each gap is d wide", lambda k, d: k * d),
@@ -562,8 +568,6 @@ def check_effective_kernel_size(learner: Callable[[int, int], int]) -> None:
 
 def check_conv_output_size(learner: Callable[..., int]) -> None:
     """Exercise: ``conv_output_size(n, k, stride, padding, dilation)`` with symmetric int padding."""
-    from .conv import conv_output_size
-
     rng = _rng()
     cases = []
     while len(cases) < 30:
@@ -599,8 +603,6 @@ def check_conv_output_size(learner: Callable[..., int]) -> None:
 
 def check_dilate_kernel_1d(learner: Callable[[np.ndarray, int], np.ndarray]) -> None:
     """Exercise: insert d - 1 zeros between the taps of a 1D kernel."""
-    from .conv import dilate_kernel
-
     rng = _rng()
     cases = [((rng.integers(-9, 10, size=k).astype(float), d), {}) for k in (1, 2, 3, 4) for d in (1, 2, 3)]
     hints = [
@@ -621,8 +623,6 @@ def check_dilate_kernel_1d(learner: Callable[[np.ndarray, int], np.ndarray]) -> 
 
 
 def _conv1d_valid(x: np.ndarray, w: np.ndarray, d: int) -> np.ndarray:
-    from .conv import conv1d
-
     return conv1d(x, w, dilation=d)
 
 
@@ -690,8 +690,6 @@ _SCHEDULES = [(1,), (2,), (1, 1), (2, 2), (1, 2), (1, 2, 4), (2, 2, 2), (1, 1, 2
 
 
 def _path_counts_list(dilations: tuple[int, ...]) -> list[int]:
-    from .receptive_field import path_counts
-
     return path_counts(dilations).tolist()
 
 
@@ -708,8 +706,6 @@ def check_path_counts(learner: Callable[[tuple[int, ...]], Iterable[int]]) -> No
 
 
 def _centre_to_max(dilations: tuple[int, ...]) -> float:
-    from .receptive_field import describe
-
     return describe(dilations).centre_to_max
 
 
@@ -727,8 +723,6 @@ def check_centre_to_max(learner: Callable[[tuple[int, ...]], float]) -> None:
 
 
 def _has_holes(dilations: tuple[int, ...]) -> bool:
-    from .receptive_field import has_gridding
-
     return has_gridding(dilations)
 
 
@@ -740,8 +734,6 @@ def check_has_holes(learner: Callable[[tuple[int, ...]], bool]) -> None:
 
 
 def _fibonacci(n: int) -> list[int]:
-    from .sequences import fibonacci
-
     return fibonacci(n)
 
 
@@ -757,8 +749,6 @@ def check_fibonacci(learner: Callable[[int], Iterable[int]]) -> None:
 
 
 def _fastest(n: int) -> list[int]:
-    from .sequences import fastest_hole_free
-
     return fastest_hole_free(n)
 
 
@@ -781,8 +771,6 @@ def check_fastest_hole_free(learner: Callable[[int], Iterable[int]]) -> None:
 
 
 def _to_keras(w: np.ndarray) -> np.ndarray:
-    from .tf_bridge import torch_to_keras_kernel
-
     return torch_to_keras_kernel(w)
 
 
@@ -806,8 +794,6 @@ def check_torch_to_keras_kernel(learner: Callable[[np.ndarray], np.ndarray]) -> 
 
 
 def _tf_same(n: int, k: int, s: int, d: int) -> tuple[int, int]:
-    from .tf_bridge import tf_same_padding
-
     return tf_same_padding(n, k, s, d)
 
 
@@ -835,8 +821,6 @@ def check_tf_same_padding(learner: Callable[[int, int, int, int], tuple[int, int
 
 
 def _wavenet_rf(n_layers: int, n_stacks: int, kernel_size: int) -> int:
-    from .receptive_field import receptive_field
-
     return receptive_field([(kernel_size, 1, 2**i) for _ in range(n_stacks) for i in range(n_layers)]).size
 
 
@@ -879,8 +863,6 @@ def check_min_layers_for_delay(learner: Callable[[int], int]) -> None:
 
 
 def _valid_taps(size: int, rate: int) -> float:
-    from .receptive_field import valid_tap_fraction
-
     return valid_tap_fraction(size, rate)
 
 
@@ -953,8 +935,6 @@ def _aspp_rate_problem(rates: Any, image_size: int, output_stride: int) -> str:
     (``9 * valid_tap_fraction(n, rate)``, else it is nearly a 1x1 convolution); the largest
     branch spans at least 3/4 of the image: ``2 * rate * output_stride + 1 >= 0.75 * image_size``.
     """
-    from .receptive_field import valid_tap_fraction
-
     n = _aspp_feature_size(image_size, output_stride)
     try:
         rates = tuple(rates)
@@ -1011,8 +991,6 @@ def _schedule_problem(rates: Any, min_field: int, min_ratio: float, max_rate: in
     receptive field ``R = 1 + 2 sum(d) >= min_field``; 2D centre/max path-count ratio
     (``receptive_field.describe``) ``>= min_ratio``.
     """
-    from .receptive_field import describe
-
     try:
         rates = tuple(rates)
     except TypeError:
@@ -1215,3 +1193,36 @@ def check_find_the_bug_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], n
             print("\n".join(_wraparound_report(x, w, d)))
         elif np.allclose(got, _conv1d_valid(x, w[::-1], d)):
             print("  These are the outputs of a true convolution (kernel flipped); frameworks do not flip it.")
+
+
+def _freeze_module_state() -> None:
+    """Give every function (and method) of this module a private copy of the module's globals.
+
+    A learner who replaces ``exercises._same`` or ``exercises._aspp_rate_problem`` in a notebook
+    changes the module's namespace, which the checkers no longer read: they keep the helpers they
+    were defined with. The settings ``TIME_LIMIT``, ``USE_SIGNALS`` and ``REVEAL_EXPECTED`` are still
+    read from the module at each call (a notebook may change them; none can forge a pass).
+    """
+    shared = globals()
+    private = dict(shared)
+
+    def rebind(function: types.FunctionType) -> types.FunctionType:
+        copy_ = types.FunctionType(
+            function.__code__, private, function.__name__, function.__defaults__, function.__closure__
+        )
+        copy_.__kwdefaults__ = function.__kwdefaults__
+        copy_.__dict__.update(function.__dict__)
+        copy_.__doc__, copy_.__qualname__ = function.__doc__, function.__qualname__
+        copy_.__annotations__, copy_.__module__ = function.__annotations__, function.__module__
+        return copy_
+
+    for name, value in list(shared.items()):
+        if isinstance(value, types.FunctionType) and value.__globals__ is shared:
+            private[name] = shared[name] = rebind(value)
+        elif isinstance(value, type) and value.__module__ == __name__:
+            for attribute, member in list(vars(value).items()):
+                if isinstance(member, types.FunctionType) and member.__globals__ is shared:
+                    setattr(value, attribute, rebind(member))
+
+
+_freeze_module_state()
