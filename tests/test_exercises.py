@@ -696,3 +696,165 @@ def test_check_cases_bad_arguments(kwargs, error, message):
     arguments = dict(name="f", learner=abs, reference=abs, cases=[((1,), {})]) | kwargs
     with pytest.raises(error, match=message):
         exercises.check_cases(**arguments)
+
+
+# Issue 20, items 4, 7, 8: nothing the learner's call does in place, in the frames above it or in
+# the module reaches the reference; the limit and the one-line verdict cannot be escaped.
+
+ARRAY_CHECKERS = ["dilate_kernel_1d", "dilated_conv1d", "find_the_bug_conv1d", "torch_to_keras_kernel", "causal_conv"]
+
+
+def _in_place(mutate, answer):
+    def learner(*args):
+        for arg in args:
+            if isinstance(arg, torch.Tensor):
+                mutate(arg)
+            elif isinstance(arg, np.ndarray) and arg.flags.writeable:
+                mutate(torch.from_numpy(arg))
+        return answer(*args)
+
+    return learner
+
+
+@pytest.mark.parametrize("name", ARRAY_CHECKERS)
+@pytest.mark.parametrize("mutate", [torch.Tensor.zero_, lambda t: t.copy_(t.flip(-1)), lambda t: t.sub_(t.mean())])
+def test_a_learner_that_mutates_its_arguments_in_place_cannot_change_the_reference(capsys, name, mutate):
+    _, right, _ = CHECKERS[name]
+    line = _verdict(capsys, _checker(name), _in_place(mutate, right[0]), explained=name in EXPLAINS)
+    assert line.startswith(f"NOT YET: {_called(name)}("), line
+
+
+def test_causal_conv_reproducers_of_the_issue_do_not_pass(capsys):
+    def zeroes(x, w, b, d):
+        w.zero_(), b.zero_()
+        return torch.zeros_like(x[:, :1].expand(-1, w.shape[0], -1))
+
+    def flips(x, w, b, d):
+        w.copy_(w.flip(-1))
+        return F.conv1d(F.pad(x, ((w.shape[-1] - 1) * d, 0)), w, b, dilation=d)
+
+    def centres(x, w, b, d):
+        x.sub_(x.mean())
+        return F.conv1d(F.pad(x, ((w.shape[-1] - 1) * d, 0)), w, b, dilation=d)
+
+    for learner in (zeroes, flips, centres):
+        assert _verdict(capsys, exercises.check_causal_conv, learner).startswith("NOT YET: causal_dilated_conv(")
+
+
+def _expected_from_frames(*args):
+    frame = sys._getframe(1)
+    while frame is not None:
+        if "expected" in frame.f_locals:
+            return frame.f_locals["expected"]
+        frame = frame.f_back
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_the_expected_value_is_in_no_frame_the_learner_can_reach(capsys, name):
+    line = _verdict(capsys, _checker(name), _expected_from_frames, explained=name in EXPLAINS)
+    assert line.startswith("NOT YET: "), line
+
+
+def test_replacing_the_module_helpers_or_references_forges_nothing(capsys, monkeypatch):
+    from course_utils import conv
+
+    monkeypatch.setattr(exercises, "_same", lambda *args: (True, ""))
+    monkeypatch.setattr(exercises, "_aspp_rate_problem", lambda *args: "")
+    monkeypatch.setattr(exercises, "check_cases", lambda *args, **kwargs: print("PASS") or True)
+    monkeypatch.setattr(conv, "effective_kernel_size", lambda k, d=1: None)
+    monkeypatch.setattr(exercises, "effective_kernel_size", lambda k, d=1: None)
+    assert _verdict(capsys, exercises.check_effective_kernel_size, lambda k, d: None).startswith("NOT YET")
+    assert _verdict(capsys, exercises.check_aspp_rates, lambda s, o: (1, 2, 3)).startswith("NOT YET")
+    assert _verdict(capsys, exercises.check_effective_kernel_size, lambda k, d: (k - 1) * d + 1).startswith("PASS")
+
+
+class _LoopingRepr:
+    def __repr__(self):
+        while True:
+            pass
+
+
+class _RaisingRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+class _RaisingStr(Exception):
+    def __str__(self):
+        raise RuntimeError("no str")
+
+
+class _SlowInt(int):
+    def __int__(self):
+        import time
+
+        time.sleep(30)
+        return 0
+
+    __index__ = __int__
+
+
+class _Base(BaseException):
+    pass
+
+
+def _ignores_alarm(k, d):
+    import signal
+
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    while True:
+        pass
+
+
+def _switches_timer_off(k, d):
+    import signal
+
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    while True:
+        pass
+
+
+def _long_c_call(k, d):
+    return sum(range(4 * 10**7)) * 0 + (k - 1) * d + 1
+
+
+def _nested_checker(k, d):
+    exercises.check_effective_kernel_size(lambda k, d: (k - 1) * d + 1)
+    while True:
+        pass
+
+
+def _raise(error):
+    def learner(k, d):
+        raise error
+
+    return learner
+
+
+ESCAPES = {
+    "looping repr": (lambda k, d: _LoopingRepr(), "was stopped after 0.3 s"),
+    "ignored SIGALRM": (_ignores_alarm, "was stopped after 0.3 s"),
+    "timer switched off": (_switches_timer_off, "was stopped after 0.3 s"),
+    "long C call": (_long_c_call, "0.3 s"),
+    "nested checker": (_nested_checker, "raised RuntimeError: a checker cannot run inside the function it checks"),
+    "slow __int__": (lambda k, d: _SlowInt(k * d), "returned"),
+    "raising repr": (lambda k, d: _RaisingRepr(), "whose repr() raised RuntimeError"),
+    "raising str": (_raise(_RaisingStr()), "raised _RaisingStr: (its message could not be shown"),
+    "BaseException": (_raise(_Base("out")), "raised _Base: out"),
+    "KeyboardInterrupt": (_raise(KeyboardInterrupt()), "raised KeyboardInterrupt"),
+}
+
+
+@pytest.mark.skipif(not exercises.USE_SIGNALS, reason="SIGALRM is the limit's main path")
+@pytest.mark.parametrize("kind", sorted(ESCAPES))
+def test_the_limit_and_the_one_line_verdict_cannot_be_escaped(capsys, monkeypatch, kind):
+    import time
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.3)
+    learner, words = ESCAPES[kind]
+    started = time.monotonic()
+    line = _verdict(capsys, exercises.check_effective_kernel_size, learner)
+    took = time.monotonic() - started
+    assert line.startswith("NOT YET: effective_kernel_size(") and words in line, line
+    assert took < 0.3 + 1.0 or kind == "long C call", took  # a C call is reported as soon as it returns
