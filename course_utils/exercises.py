@@ -448,6 +448,8 @@ def _hidden(why: str, expected: Any) -> str:
     if _MODULE.REVEAL_EXPECTED or isinstance(expected, _Verdict):
         return why
     why = why.replace(f", expected {expected!r}: the right value", ": the right value")
+    if isinstance(expected, np.ndarray):  # the shape of an array answer is half of the answer
+        why = why.replace(f", expected {expected.shape}", ", not the expected shape")
     return why.replace(f", expected {expected!r}", ", not the expected value").replace(
         f" expected {expected!r}", " not the expected value"
     )

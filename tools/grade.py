@@ -267,7 +267,7 @@ def encode(value: Any, depth: int = 0) -> dict:
 def _array_data(array: Any) -> dict:
     import numpy as np
 
-    array = np.ascontiguousarray(array)
+    array = np.array(array, order="C", copy=True)  # 0-d stays 0-d (ascontiguousarray makes it 1-d)
     return {"dtype": array.dtype.str, "shape": list(array.shape), "b64": base64.b64encode(array.tobytes()).decode()}
 
 
