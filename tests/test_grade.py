@@ -178,8 +178,8 @@ def _runners_left() -> list[str]:
     return left
 
 
-def _grade(submissions: Path, out: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _grade(submissions: Path, out: Path, **env_changes: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_changes}
     command = [sys.executable, str(ROOT / "tools" / "grade.py"), str(submissions), "--out", str(out), "--jobs", "2"]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
 
@@ -306,3 +306,16 @@ def test_values_cross_between_the_processes_as_plain_data_only():
     assert isinstance(sneaky, grade.Opaque) and repr(sneaky) == "Sneaky()"
     with pytest.raises(ValueError):
         grade.decode({"t": "ndarray", "v": {"dtype": "|O", "shape": [1], "b64": ""}})
+
+
+def test_without_bwrap_or_unshare_the_grading_still_works_and_says_so(tmp_path):
+    folder = tmp_path / "returned"
+    folder.mkdir()
+    nbformat.write(
+        _submission({"effective_kernel_size": _answer("effective_kernel_size", "    return K * d")}), folder / "a.ipynb"
+    )
+    result = _grade(folder, tmp_path / "grades", PATH=str(tmp_path))  # a PATH where neither program is found
+    assert result.returncode == 0, result.stderr
+    assert "no bwrap or unshare on this system" in result.stderr
+    assert _rows(tmp_path / "grades")["a.ipynb"] == ["not yet", "pass", "pass", "2", ""]
+    assert "no bwrap or unshare" in (tmp_path / "grades" / "summary.html").read_text(encoding="utf-8")
