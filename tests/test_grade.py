@@ -319,3 +319,19 @@ def test_without_bwrap_or_unshare_the_grading_still_works_and_says_so(tmp_path):
     assert "no bwrap or unshare on this system" in result.stderr
     assert _rows(tmp_path / "grades")["a.ipynb"] == ["not yet", "pass", "pass", "2", ""]
     assert "no bwrap or unshare" in (tmp_path / "grades" / "summary.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not grade.shutil.which("unshare"), reason="unshare is not installed here")
+def test_the_unshare_sandbox_grades_the_same(tmp_path):
+    folder = tmp_path / "returned"
+    folder.mkdir()
+    loop = "    while True:\n        pass"
+    nbformat.write(_submission({"effective_kernel_size": _answer("effective_kernel_size", loop)}), folder / "a.ipynb")
+    command = [sys.executable, str(ROOT / "tools" / "grade.py"), str(folder), "--out", str(tmp_path / "g"), "--sandbox"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([*command, "unshare"], capture_output=True, text=True, timeout=300, env=env)
+    if result.returncode == 2 and "refuses its namespaces" in result.stderr:
+        pytest.skip("this system refuses unprivileged namespaces")
+    assert result.returncode == 0 and "protection: unshare" in result.stderr, result.stderr
+    assert _rows(tmp_path / "g")["a.ipynb"] == ["timeout", "pass", "pass", "2", ""]
+    assert _runners_left() == []

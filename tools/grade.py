@@ -699,42 +699,34 @@ def runner_main() -> None:
 # The grader's side of one submission
 
 
-def protection() -> tuple[list[str], str]:
-    """The command prefix that isolates the learner's process, and its description."""
+BWRAP = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-all",
+         "--die-with-parent", "--new-session"]  # fmt: skip
+UNSHARE = ["--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork", "--kill-child"]
+SANDBOXES = ("auto", "bwrap", "unshare", "none")
+
+
+def protection(choice: str = "auto") -> tuple[list[str], str]:
+    """The command prefix that isolates the learner's process, and its description.
+
+    ``auto`` takes bwrap where it works, else unshare, else neither (and says so); ``bwrap`` and
+    ``unshare`` insist on one (ValueError when it is missing or refused); ``none`` uses neither.
+    """
+    if choice not in SANDBOXES:
+        raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {choice!r}")
     layers = ["resource limits (time, CPU, memory, output)"]
     if seccomp_available():
         layers.insert(0, "a system-call filter (no processes, files, network or signals)")
-    prefix: list[str] = []
-    bwrap, unshare = shutil.which("bwrap"), shutil.which("unshare")
-    if bwrap and _works(
-        [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent", "true"]
-    ):
-        prefix = [
-            bwrap,
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-        ]
-        layers.insert(0, "bwrap (read-only file system, no network, own process tree)")
-    elif unshare and _works(
-        [unshare, "--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork", "--kill-child", "true"]
-    ):
-        prefix = [unshare, "--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork", "--kill-child"]
-        layers.insert(0, "unshare (no network, own process tree)")
     else:
-        layers.insert(0, "no bwrap or unshare on this system (namespaces not used)")
-    if not seccomp_available():
         layers.append("no system-call filter on this platform: answers could change files, run on Linux x86-64")
-    return prefix, "; ".join(layers)
+    bwrap, unshare = shutil.which("bwrap"), shutil.which("unshare")
+    if choice in ("auto", "bwrap") and bwrap and _works([bwrap, *BWRAP, "true"]):
+        return [bwrap, *BWRAP], "; ".join(["bwrap (read-only file system, no network, own process tree)", *layers])
+    if choice in ("auto", "unshare") and unshare and _works([unshare, *UNSHARE, "true"]):
+        return [unshare, *UNSHARE], "; ".join(["unshare (no network, own process tree)", *layers])
+    if choice in ("bwrap", "unshare"):
+        raise ValueError(f"--sandbox {choice}: {choice} is not installed here or the system refuses its namespaces")
+    first = "namespaces not used (--sandbox none)" if choice == "none" else "no bwrap or unshare on this system"
+    return [], "; ".join([first, *layers])
 
 
 def _works(command: list[str]) -> bool:
@@ -769,7 +761,10 @@ class Runner:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "LC_ALL": "C.UTF-8",
         }
-        command = [*self.prefix, sys.executable, "-E", "-s", str(Path(__file__).resolve()), "--runner"]
+        prefix = list(self.prefix)
+        if prefix and Path(prefix[0]).name == "bwrap":  # the scratch folder is the only writable place
+            prefix += ["--bind", self.scratch, self.scratch, "--chdir", self.scratch]
+        command = [*prefix, sys.executable, "-E", "-s", str(Path(__file__).resolve()), "--runner"]
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -1296,6 +1291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("grades"), help="folder for the gradebook (default: grades)")
     parser.add_argument("--chapter", type=int, help="the chapter handed out (default: the one most files hold)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    parser.add_argument(
+        "--sandbox", choices=SANDBOXES, default="auto", help="namespaces for the answers (default: bwrap, else unshare)"
+    )
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         print(f"grade: SUBMISSIONS must be a folder of notebooks, got {str(args.submissions)!r}", file=sys.stderr)
@@ -1328,7 +1326,11 @@ def main(argv: list[str] | None = None) -> int:
     if chapter_number not in chapters or not chapters[chapter_number].exercises:
         print(f"grade: --chapter must be one of {sorted(chapters)}, got {chapter_number}", file=sys.stderr)
         return 2
-    prefix, how = protection()
+    try:
+        prefix, how = protection(args.sandbox)
+    except ValueError as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
     print(f"Grading {len(files)} files of chapter {chapter_number}; protection: {how}", file=sys.stderr)
     tasks = [(str(path), chapter_number, chapters, prefix) for path in files]
     results = _run_all(tasks, max(1, args.jobs))
