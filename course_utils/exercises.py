@@ -450,6 +450,7 @@ def _hidden(why: str, expected: Any) -> str:
     why = why.replace(f", expected {expected!r}: the right value", ": the right value")
     if isinstance(expected, np.ndarray):  # the shape of an array answer is half of the answer
         why = why.replace(f", expected {expected.shape}", ", not the expected shape")
+        why = why.replace(f"an array of shape {expected.shape}", "an array")
     return why.replace(f", expected {expected!r}", ", not the expected value").replace(
         f" expected {expected!r}", " not the expected value"
     )
@@ -743,7 +744,7 @@ def check_fibonacci(learner: Callable[[int], Iterable[int]]) -> None:
     """Exercise: the first n Fibonacci dilation rates, starting 1, 1."""
     hints = [
         ("it looks like the sequence starts 1, 2: the rates start 1, 1", lambda n: _fibonacci(n + 1)[1:]),
-        ("it looks like the sequence starts at 0: a rate is at least 1", lambda n: [0, *_fibonacci(n - 1)]),
+        ("it looks like the sequence starts at 0: a rate is at least 1", lambda n: [0, *_fibonacci(n)][:n]),
         ("it looks like off by one: one rate too many", lambda n: _fibonacci(n + 1)),
         ("it looks like off by one: one rate too few", lambda n: _fibonacci(n - 1) if n > 1 else None),
     ]

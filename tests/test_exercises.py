@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import sys
 import threading
 
@@ -858,3 +859,47 @@ def test_the_limit_and_the_one_line_verdict_cannot_be_escaped(capsys, monkeypatc
     took = time.monotonic() - started
     assert line.startswith("NOT YET: effective_kernel_size(") and words in line, line
     assert took < 0.3 + 1.0 or kind == "long C call", took  # a C call is reported as soon as it returns
+
+
+TYPICAL_MISTAKES = [
+    ("effective_kernel_size", lambda k, d: k * d, "it looks like K * d"),
+    ("effective_kernel_size", lambda k, d: (k - 1) * d, "it looks like off by one"),
+    ("conv_output_size", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1, "the dilation is forgotten"),
+    ("conv_output_size", lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1, "padding is counted on one side"),
+    ("dilate_kernel_1d", lambda w, d: np.repeat(w, d), "each tap is repeated d times"),
+    ("dilated_conv1d", lambda x, w, d: _dilated_conv1d(x, w[::-1].copy(), d), "the kernel is flipped"),
+    ("same_padding", lambda k, d: ((k - 1) // 2, (k - 1) - (k - 1) // 2), "the dilation is dropped"),
+    ("same_padding", lambda k, d: ((k - 1) * d - (k - 1) * d // 2, (k - 1) * d // 2), "the two sides are swapped"),
+    ("tap_positions", lambda i, k, d, s: [i + j * d for j in range(k)], "the stride is forgotten"),
+    ("torch_to_keras_kernel", lambda w: w.reshape(w.shape[2], w.shape[3], w.shape[1], w.shape[0]), "reshape"),
+    ("torch_to_keras_kernel", lambda w: np.transpose(w, (2, 3, 0, 1)), "output and input axes are swapped"),
+    ("tf_same_padding", lambda n, k, s, d: _tf_same(n, k, s, 1), "the dilation is dropped"),
+    ("tf_same_padding", lambda n, k, s, d: _tf_same(n, k, s, d)[::-1], "the sides are swapped"),
+    ("centre_to_max", lambda r: rf.describe(r).centre_to_max ** 0.5, "the 1D ratio"),
+    ("has_holes", lambda r: not rf.has_gridding(r), "the answer is inverted"),
+    ("fibonacci", lambda n: [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89][:n], "starts at 0"),
+    ("fastest_hole_free", lambda n: [2**i for i in range(n)], "powers of 2"),
+    ("wavenet_receptive_field", lambda n, s, k: 1 + s * (2**n - 1), "the kernel size is forgotten"),
+    ("wavenet_receptive_field", lambda n, s, k: s * (k - 1) * (2**n - 1), "off by one"),
+    ("valid_tap_fraction", lambda n, r: rf.valid_tap_fraction(n, r) ** 0.5, "the 1D fraction"),
+]
+
+
+@pytest.mark.parametrize(("name", "learner", "hint"), TYPICAL_MISTAKES)
+def test_typical_mistakes_are_named_in_the_learners_own_function_name(capsys, name, learner, hint):
+    line = _verdict(capsys, _checker(name), learner)
+    assert line.startswith(f"NOT YET: {_called(name)}(") and "; it looks like" in line and hint in line, line
+
+
+def test_when_grading_no_verdict_shows_an_expected_value(capsys, monkeypatch):
+    monkeypatch.setattr(exercises, "REVEAL_EXPECTED", False)
+    for name, learner, hint in TYPICAL_MISTAKES:
+        line = _verdict(capsys, _checker(name), learner)
+        assert hint in line and re.search(HIDDEN, line) is None, line
+    for name in CHECKERS:
+        for learner in (lambda *args: None, lambda *args: "abc"):
+            line = _verdict(capsys, _checker(name), learner, explained=name in EXPLAINS)
+            assert re.search(HIDDEN, line) is None, line
+
+
+HIDDEN = r"expected [\[(]|expected \d+(?! rates in)|of shape \(\d+,\)(?!, but)"  # a value, not a rule of chapter 7
