@@ -474,6 +474,16 @@ def _check_case_list(cases: Any, name: str, width: int) -> list[tuple]:
     return checked
 
 
+def _check_hints(hints: Any) -> list[tuple[str, Callable[..., Any]]]:
+    if isinstance(hints, str | bytes | Mapping) or not isinstance(hints, Iterable):
+        raise TypeError(f"hints must be a list of (description, function) pairs, got {hints!r}")
+    checked = list(hints)
+    for index, hint in enumerate(checked):
+        if not (isinstance(hint, tuple) and len(hint) == 2 and isinstance(hint[0], str) and callable(hint[1])):
+            raise TypeError(f"hints[{index}] must be a (description, function) pair, got {hint!r}")
+    return checked
+
+
 def check_cases(
     name: str,
     learner: Callable[..., Any],
@@ -503,6 +513,7 @@ def check_cases(
     atol = check_float("atol", atol, 0.0)
     cases = _check_case_list(cases, "cases", 2)
     error_cases = _check_case_list(expect_errors, "expect_errors", 3)
+    hints = _check_hints(hints)
     if not cases and not error_cases:
         raise ValueError(f"cases must not be empty when expect_errors is empty, got {cases!r}")
     if _inside_a_check():
@@ -510,7 +521,6 @@ def check_cases(
     if not callable(learner):
         print(f"{FAIL}: expected a function for {name}, got {type(learner).__name__}")
         return False
-    hints = list(hints)
     frozen = pickle.dumps(cases)  # bytes: the learner can read them, not change them
     total = len(cases) + len(error_cases)
     for index in range(len(cases)):
