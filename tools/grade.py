@@ -941,6 +941,10 @@ def grade_exercise(runner: Runner, exercise: Exercise, cells: list[str], seccomp
             or f"{exercise.function} calls the course's own {names}, the function the "
             "exercise asks you to write; write it yourself",
         )
+    if record.timed_out and time.monotonic() >= deadline:
+        return Outcome(
+            "timeout", f"the hidden cases of {exercise.function} took more than {EXERCISE_LIMIT:g} s together"
+        )
     if record.timed_out:
         return Outcome("timeout", f"{exercise.function} did not return within {CALL_LIMIT:g} s (an endless loop?)")
     if record.died:
@@ -1187,7 +1191,7 @@ def _page(title: str, body: str) -> str:
 
 HINTS = {
     "pass": "Well done.",
-    "not yet": "Read the line above: it names the first hidden case that fails and what it looks like.",
+    "not yet": "The line above names the first hidden case that fails, and the typical mistake it looks like if any.",
     "error": "The function raised an error or stopped Python: run the cell in your notebook to see it.",
     "timeout": "The function did not finish: look for a loop that never ends.",
     "flagged": "The answer was not graded: it uses the course's own solution instead of computing the result.",
@@ -1223,19 +1227,19 @@ def note_page(graded: Graded) -> str:
 
 def summary_page(results: list[Graded], chapter: Chapter, pages: dict[str, str], how: str) -> str:
     graded = [g for g in results if not g.note]
-    bars, width, height = [], 60, 200
+    bars, width, height, slot = [], 60, 200, 190  # a slot holds a bar and its exercise's name
     for i, exercise in enumerate(chapter.exercises):
         passed = sum(g.outcomes[i].verdict == "pass" for g in graded)
         rate = passed / len(graded) if graded else 0.0
-        x, h = 60 + i * (width + 30), round(rate * height)
+        x, h = 60 + i * slot + (slot - width) // 2, round(rate * height)
         bars.append(
             f'<rect x="{x}" y="{20 + height - h}" width="{width}" height="{h}" fill="#3b6ea5"/>'
             f'<text x="{x + width / 2:g}" y="{14 + height - h}" text-anchor="middle" font-size="12">'
-            f"{round(100 * rate)}%</text>"
+            f"{round(100 * rate)}% ({passed}/{len(graded)})</text>"
             f'<text x="{x + width / 2:g}" y="{40 + height}" text-anchor="middle" font-size="11">'
             f"{html.escape(exercise.function)}</text>"
         )
-    chart_width = 60 + len(chapter.exercises) * (width + 30) + 160
+    chart_width = 60 + len(chapter.exercises) * slot
     chart = (
         f'<svg role="img" aria-label="Pass rate per exercise" width="{chart_width}" height="{height + 60}" '
         f'viewBox="0 0 {chart_width} {height + 60}" xmlns="http://www.w3.org/2000/svg">'
