@@ -1140,11 +1140,13 @@ def grade_submission(path: Path, chapter_number: int, chapters: dict[int, Chapte
     return Graded(path.name, chapter_number, "", outcomes)
 
 
-def _grade_one(task: tuple[str, int, dict, list[str]]) -> Graded:
-    path, chapter_number, chapters, prefix = task
+def _grade_one(task: tuple[str, int, dict, list[str], float]) -> Graded:
+    global CALL_LIMIT
+    path, chapter_number, chapters, prefix, CALL_LIMIT = task
     from course_utils import exercises
 
     exercises.REVEAL_EXPECTED = False  # this process runs no learner code: the feedback never shows them
+    exercises.TIME_LIMIT = CALL_LIMIT
     try:
         return grade_submission(Path(path), chapter_number, chapters, prefix)
     except Exception as error:  # noqa: BLE001 -- the grader's own failure: one line, the rest go on
@@ -1296,9 +1298,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapter", type=int, help="the chapter handed out (default: the one most files hold)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
     parser.add_argument(
+        "--call-limit", type=float, default=CALL_LIMIT, help=f"seconds per call of an answer (default {CALL_LIMIT:g})"
+    )
+    parser.add_argument(
         "--sandbox", choices=SANDBOXES, default="auto", help="namespaces for the answers (default: bwrap, else unshare)"
     )
     args = parser.parse_args(argv)
+    if not 0.1 <= args.call_limit <= 60:
+        print(f"grade: --call-limit must be between 0.1 and 60 seconds, got {args.call_limit:g}", file=sys.stderr)
+        return 2
     if not args.submissions.is_dir():
         print(f"grade: SUBMISSIONS must be a folder of notebooks, got {str(args.submissions)!r}", file=sys.stderr)
         return 2
@@ -1336,7 +1344,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grade: {error}", file=sys.stderr)
         return 2
     print(f"Grading {len(files)} files of chapter {chapter_number}; protection: {how}", file=sys.stderr)
-    tasks = [(str(path), chapter_number, chapters, prefix) for path in files]
+    tasks = [(str(path), chapter_number, chapters, prefix, args.call_limit) for path in files]
     results = _run_all(tasks, max(1, args.jobs))
     write_outputs(out, results, chapters[chapter_number], how)
     counts = {v: sum(o.verdict == v for g in results for o in g.outcomes) for v in VERDICTS}
