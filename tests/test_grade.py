@@ -337,3 +337,40 @@ def test_the_unshare_sandbox_grades_the_same(tmp_path):
     assert result.returncode == 0 and "protection: unshare" in result.stderr, result.stderr
     assert _rows(tmp_path / "g")["a.ipynb"] == ["timeout", "pass", "pass", "2", ""]
     assert _runners_left() == []
+
+
+@pytest.mark.skipif(not grade.seccomp_available(), reason="the system-call filter is for Linux x86-64")
+def test_the_system_call_filter_refuses_processes_files_network_and_signals(tmp_path):
+    probe = tmp_path / "probe.txt"
+    probe.write_text("kept", encoding="utf-8")
+    code = f"""
+import os, resource, socket, subprocess, sys, threading
+sys.path.insert(0, {str(ROOT / "tools")!r})
+import grade
+grade._install_seccomp()
+attempts = {{
+    "fork": os.fork, "exec": lambda: os.execv("/bin/true", ["true"]), "run": lambda: subprocess.run(["true"]),
+    "write": lambda: open({str(probe)!r}, "w"), "append": lambda: open({str(probe)!r}, "a"),
+    "create": lambda: open({str(tmp_path / "new.txt")!r}, "x"), "unlink": lambda: os.unlink({str(probe)!r}),
+    "rename": lambda: os.rename({str(probe)!r}, {str(tmp_path / "moved")!r}), "mkdir": lambda: os.mkdir({str(tmp_path / "d")!r}),
+    "socket": socket.socket, "kill": lambda: os.kill(os.getppid(), 0),
+    "limit": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (8, 8)),
+}}
+for name, attempt in attempts.items():
+    try:
+        attempt()
+        print(name, "allowed")
+    except (OSError, ValueError):
+        print(name, "refused")
+threading.Thread(target=print, args=("thread", "allowed")).start()
+print("read", "allowed" if open({str(probe)!r}).read() == "kept" else "broken")
+print("limits read", "allowed" if resource.getrlimit(resource.RLIMIT_NOFILE) else "broken")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    verdicts = dict(line.rsplit(" ", 1) for line in result.stdout.splitlines())
+    allowed = {"thread", "read", "limits read"}
+    assert set(verdicts) == allowed | {"fork", "exec", "run", "write", "append", "create", "unlink", "rename",
+                                       "mkdir", "socket", "kill", "limit"}, result.stdout + result.stderr  # fmt: skip
+    for name, verdict in verdicts.items():
+        assert verdict == ("allowed" if name in allowed else "refused"), (name, verdict)
+    assert probe.read_text(encoding="utf-8") == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["probe.txt"]

@@ -402,9 +402,8 @@ SYSCALLS_X86_64 = {
     "removexattr": 197,
     "openat2": 437,
     "setrlimit": 160,
-    "prlimit64": 302,
 }
-_OPEN, _OPENAT, _CLONE, _CLONE3 = 2, 257, 56, 435
+_OPEN, _OPENAT, _CLONE, _CLONE3, _PRLIMIT64 = 2, 257, 56, 435, 302
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _CLONE_THREAD = 0x00010000
 
@@ -428,6 +427,9 @@ def _install_seccomp() -> None:
     for number in sorted(SYSCALLS_X86_64.values()):
         prog += [(jeq, 0, 1, number), (ret, 0, 0, deny)]
     prog += [(jeq, 0, 1, _CLONE3), (ret, 0, 0, nosys)]  # glibc then uses clone, whose flags we can read
+    # prlimit64 reads limits (glibc's getrlimit) with new_limit NULL: allowed; changing one is refused
+    prog += [(jeq, 0, 6, _PRLIMIT64), (ld, 0, 0, 32), (jeq, 0, 3, 0), (ld, 0, 0, 36), (jeq, 0, 1, 0)]
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
     prog += [(jeq, 0, 4, _CLONE), (ld, 0, 0, 16), (jset, 1, 0, _CLONE_THREAD), (ret, 0, 0, deny), (ret, 0, 0, allow)]
     prog += [(jeq, 0, 4, _OPENAT), (ld, 0, 0, 32), (jset, 0, 1, _WRITE_FLAGS), (ret, 0, 0, deny), (ret, 0, 0, allow)]
     prog += [(jeq, 0, 4, _OPEN), (ld, 0, 0, 24), (jset, 0, 1, _WRITE_FLAGS), (ret, 0, 0, deny), (ret, 0, 0, allow)]
