@@ -82,8 +82,17 @@ def _fixtures(folder: Path, canary: Path) -> dict[str, list[str] | str]:
             ["not yet", "not yet", "not yet"],
         ),
         "wrapper.ipynb": (
-            {"effective_kernel_size": _answer("effective_kernel_size", "    return conv.effective_kernel_size(K, d)")},
-            ["flagged", "pass", "pass"],
+            {
+                "effective_kernel_size": _answer(
+                    "effective_kernel_size", "    return conv.effective_kernel_size(K, d)"
+                ),
+                "dilate_kernel_1d": _answer(  # hidden from a reading of the code: caught when it is called
+                    "dilate_kernel_1d",
+                    '    return getattr(importlib.import_module("course_utils.conv"), "dilate_" + "kernel")(w, d)',
+                    "import importlib\n",
+                ),
+            },
+            ["flagged", "pass", "flagged"],
         ),
         "monkeypatch.ipynb": (
             {
