@@ -555,7 +555,7 @@ def _answer_statements(source: str) -> tuple[list[ast.stmt], str]:
         tree = ast.parse(_without_magics(source))
     except SyntaxError as error:
         return [], f"SyntaxError: {error.msg} (line {error.lineno})"
-    return [node for node in tree.body if isinstance(node, KEPT_STATEMENTS)], ""
+    return [node for node in tree.body if isinstance(node, KEPT_STATEMENTS) and not _is_checker_call(node)], ""
 
 
 def _limit_child() -> None:
@@ -1015,8 +1015,9 @@ def _static_flags(exercise: Exercise, source: str) -> str:
 
 
 def _is_checker_call(node: ast.stmt) -> bool:
+    """``exercises.check_x(f)`` at the top of a cell (or its result assigned): the learner running the checker."""
     return (
-        isinstance(node, ast.Expr)
+        isinstance(node, ast.Expr | ast.Assign)
         and isinstance(node.value, ast.Call)
         and isinstance(node.value.func, ast.Attribute)
         and isinstance(node.value.func.value, ast.Name)
