@@ -549,13 +549,18 @@ def _lazy_setup(source: str, namespace: dict) -> None:
         namespace["tf"], namespace["keras"] = Lazy("tf_bridge.frameworks", 0), Lazy("tf_bridge.frameworks", 1)
 
 
-def _answer_statements(source: str) -> tuple[list[ast.stmt], str]:
-    """The definitions of a cell (functions, classes, imports, assignments); the rest does not run."""
+def _answer_statements(source: str, *, earlier: bool = False) -> tuple[list[ast.stmt], str]:
+    """The definitions of a cell (functions, classes, imports, assignments); the rest does not run.
+
+    An earlier exercise's cell (whose functions a later answer may call) gives its functions,
+    classes and imports only, so an assignment that never ends there cannot stop the later exercises.
+    """
     try:
         tree = ast.parse(_without_magics(source))
     except SyntaxError as error:
         return [], f"SyntaxError: {error.msg} (line {error.lineno})"
-    return [node for node in tree.body if isinstance(node, KEPT_STATEMENTS) and not _is_checker_call(node)], ""
+    kept = KEPT_STATEMENTS[:5] if earlier else KEPT_STATEMENTS
+    return [node for node in tree.body if isinstance(node, kept) and not _is_checker_call(node)], ""
 
 
 def _limit_child() -> None:
@@ -615,7 +620,7 @@ def _run_exercise(message: dict, base: dict, proto_in: int, proto_out: int) -> N
         _install_seccomp()
     errors = []
     for index, source in enumerate(message["cells"]):
-        statements, problem = _answer_statements(source)
+        statements, problem = _answer_statements(source, earlier=index < len(message["cells"]) - 1)
         if problem and index == len(message["cells"]) - 1:
             errors.append(problem)
         for statement in statements:
