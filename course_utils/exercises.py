@@ -521,16 +521,26 @@ def check_cases(
     if not callable(learner):
         print(f"{FAIL}: expected a function for {name}, got {type(learner).__name__}")
         return False
-    frozen = pickle.dumps(cases)  # bytes: the learner can read them, not change them
+    try:
+        frozen = pickle.dumps(cases)  # bytes: the learner can read them, not change them
+
+        def thawed(index: int) -> tuple[tuple, dict]:
+            return pickle.loads(frozen)[index]  # noqa: S301 -- our own bytes
+    except Exception:  # noqa: BLE001 -- cases that cannot be pickled (a lambda): deep copies instead
+        pristine = copy.deepcopy(cases)
+
+        def thawed(index: int) -> tuple[tuple, dict]:
+            return copy.deepcopy(pristine[index])
+
     total = len(cases) + len(error_cases)
     for index in range(len(cases)):
-        args, kwargs = pickle.loads(frozen)[index]
+        args, kwargs = thawed(index)
         call = _call_repr(name, args, kwargs)
         status, got = _run_learner(learner, args, kwargs)
         if status != "value":
             print(_problem(call, status, got))
             return False
-        args, kwargs = pickle.loads(frozen)[index]
+        args, kwargs = thawed(index)
         expected = reference(*args, **kwargs)
         try:
             ok, why = _same(got, expected, atol)
@@ -538,7 +548,7 @@ def check_cases(
             ok, why = False, f"returned {_shown(got)}, which cannot be compared with {expected!r} ({exc})"
         if not ok:
             why = _hidden(why, expected)
-            hint = _hint_for(got, hints, *pickle.loads(frozen)[index], atol) if hints else ""
+            hint = _hint_for(got, hints, *thawed(index), atol) if hints else ""
             print(f"{FAIL}: {call} {_one_line(why + (f'; {hint}' if hint else ''), 2 * _MAX_SHOWN)}")
             return False
     for args, kwargs, error in error_cases:
