@@ -1292,6 +1292,9 @@ def write_outputs(out: Path, results: list[Graded], chapter: Chapter, how: str) 
     for g in results:
         page = note_page(g) if g.note else feedback_page(g, chapter)
         _atomic_write(out / "feedback" / pages[g.file], page)
+    for stale in sorted((out / "feedback").glob("*.html")):  # pages of files no longer in the folder
+        if stale.name not in pages.values():
+            stale.unlink()
     _atomic_write(out / "summary.html", summary_page(results, chapter, pages, how))
     _atomic_write(out / "gradebook.csv", buffer.getvalue())
 
