@@ -1277,6 +1277,11 @@ def summary_page(results: list[Graded], chapter: Chapter, pages: dict[str, str],
     return _page(f"Grades: chapter {chapter.number}", body)
 
 
+def _cell(text: str) -> str:
+    """A student's file name in the gradebook: never read as a formula by a spreadsheet."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_outputs(out: Path, results: list[Graded], chapter: Chapter, how: str) -> None:
     taken: set = set()
     pages = {g.file: _page_name(g.file, taken) for g in results}
@@ -1285,10 +1290,10 @@ def write_outputs(out: Path, results: list[Graded], chapter: Chapter, how: str) 
     writer.writerow(["submission", *(e.function for e in chapter.exercises), "total", "note"])
     for g in results:
         if g.note:
-            writer.writerow([g.file, *([""] * len(chapter.exercises)), 0, g.note])
+            writer.writerow([_cell(g.file), *([""] * len(chapter.exercises)), 0, g.note])
         else:
             total = sum(o.verdict == "pass" for o in g.outcomes)
-            writer.writerow([g.file, *(o.verdict for o in g.outcomes), total, ""])
+            writer.writerow([_cell(g.file), *(o.verdict for o in g.outcomes), total, ""])
     for g in results:
         page = note_page(g) if g.note else feedback_page(g, chapter)
         _atomic_write(out / "feedback" / pages[g.file], page)
