@@ -371,7 +371,9 @@ for name, attempt in attempts.items():
         print(name, "allowed")
     except (OSError, ValueError):
         print(name, "refused")
-threading.Thread(target=print, args=("thread", "allowed")).start()
+thread = threading.Thread(target=print, args=("thread", "allowed"))
+thread.start()
+thread.join()  # its line whole, before the next ones
 print("read", "allowed" if open({str(probe)!r}).read() == "kept" else "broken")
 print("limits read", "allowed" if resource.getrlimit(resource.RLIMIT_NOFILE) else "broken")
 """
