@@ -1223,11 +1223,15 @@ def _freeze_module_state() -> None:
 
     A learner who replaces ``exercises._same`` or ``exercises._aspp_rate_problem`` in a notebook
     changes the module's namespace, which the checkers no longer read: they keep the helpers they
-    were defined with. The settings ``TIME_LIMIT``, ``USE_SIGNALS`` and ``REVEAL_EXPECTED`` are still
-    read from the module at each call (a notebook may change them; none can forge a pass).
+    were defined with, and NumPy's functions as they were when this module was imported. The
+    settings ``TIME_LIMIT``, ``USE_SIGNALS`` and ``REVEAL_EXPECTED`` are still read from the module
+    at each call (a notebook may change them; none can forge a pass).
     """
     shared = globals()
     private = dict(shared)
+    numpy_as_imported = types.ModuleType("numpy")  # np.allclose = lambda *a, **k: True in a notebook: not read
+    numpy_as_imported.__dict__.update(vars(np))
+    private["np"] = numpy_as_imported
 
     def rebind(function: types.FunctionType) -> types.FunctionType:
         copy_ = types.FunctionType(

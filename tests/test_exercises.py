@@ -770,6 +770,14 @@ def test_replacing_the_module_helpers_or_references_forges_nothing(capsys, monke
     assert _verdict(capsys, exercises.check_effective_kernel_size, lambda k, d: (k - 1) * d + 1).startswith("PASS")
 
 
+def test_monkeypatching_numpy_in_the_notebook_forges_nothing(capsys, monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *args, **kwargs: True)
+    monkeypatch.setattr(np, "isfinite", lambda *args, **kwargs: np.True_)
+    assert _verdict(capsys, exercises.check_dilate_kernel_1d, lambda w, d: np.zeros((len(w) - 1) * d + 1)).startswith(
+        "NOT YET: dilate_kernel_1d("
+    )
+
+
 class _LoopingRepr:
     def __repr__(self):
         while True:
