@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_WORKERS ?= 2
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: help setup check-wheels lab test test-fast nbval refresh anim bench lint format lock clean
+.PHONY: help setup check-wheels lab test test-fast nbval refresh anim bench lint format lock clean grade
 
 help:
 	@echo "make setup    create .venv, or check it and repair what is broken (imports the course's stack)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench    print speed ratios and GFLOP/s of the NumPy fast path against PyTorch"
 	@echo "make lint     ruff check and format check"
 	@echo "make site     build the offline site in site/: chapter pages, slides, student copies (needs Node.js)"
+	@echo "make grade SUBMISSIONS=folder  grade returned student copies: grades/gradebook.csv, feedback pages, a summary"
 	@echo "make check-wheels  ask the registry whether every pin has a wheel for Python 3.11-3.13 on Linux, macOS, Windows"
 
 # Before every target that needs .venv: build it when missing or older than the pins, else a quick
@@ -82,6 +83,12 @@ lock: $(STAMP)
 .PHONY: site
 site: $(STAMP)
 	@$(PY) tools/build_site.py
+
+# Grade a folder of returned student copies (any file names): each answer runs in its own limited
+# process, never in the student's kernel. OUT names another output folder, CHAPTER the chapter handed out.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [OUT=grades] [CHAPTER=N]"; exit 2; }
+	$(PY) tools/grade.py "$(SUBMISSIONS)" --out "$(or $(OUT),grades)" $(if $(CHAPTER),--chapter $(CHAPTER))
 
 clean:
 	rm -rf $(VENV) $(VENV)-install.log .hypothesis

@@ -11,14 +11,25 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import pickle
 import signal
+import sys
 import threading
+import time
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from typing import Any
 
 import numpy as np
 
 from ._checks import check_callable, check_float, check_str
+
+# The references, bound when this module is imported: a notebook that later replaces
+# ``conv.effective_kernel_size`` (or anything else in a module) does not change what a checker expects.
+from .conv import conv1d, conv_output_size, dilate_kernel, effective_kernel_size
+from .receptive_field import describe, has_gridding, path_counts, receptive_field, valid_tap_fraction
+from .sequences import fastest_hole_free, fibonacci
+from .tf_bridge import tf_same_padding, torch_to_keras_kernel
 
 PASS = "PASS"
 FAIL = "NOT YET"
@@ -31,15 +42,24 @@ TIME_LIMIT = 5.0
 # the checker stops waiting for; the loop itself keeps running until the kernel is restarted.
 USE_SIGNALS = hasattr(signal, "setitimer")
 _MAX_SHOWN = 300  # characters of a returned value shown in a verdict
+# Verdicts name the expected value of the failing case; the grading command turns this off, so a
+# feedback page shows what is wrong without the hidden answer.
+REVEAL_EXPECTED = True
+_MODULE = sys.modules[__name__]  # the settings above are read from here at each call
 
 
 class _TimedOut(BaseException):
     """Raised into the learner's code by the alarm; a BaseException, so ``except Exception`` lets it out."""
 
 
+def _limit() -> float:
+    """The time limit in force (read from the module, so a notebook or a test may change it)."""
+    return float(_MODULE.TIME_LIMIT)
+
+
 def _call_with_limit(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float) -> Any:
     """``fn(*args, **kwargs)``, or raise ``_TimedOut`` after ``seconds``."""
-    if USE_SIGNALS and threading.current_thread() is threading.main_thread():
+    if _MODULE.USE_SIGNALS and threading.current_thread() is threading.main_thread():
         return _call_with_alarm(fn, args, kwargs, seconds)
     outcome: dict[str, Any] = {}
 
@@ -59,31 +79,155 @@ def _call_with_limit(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds:
     return outcome["value"]
 
 
+def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
+    """Schedule ``exception`` in a thread at its next bytecode (None: cancel a scheduled one)."""
+    import ctypes
+
+    target = ctypes.py_object(exception) if exception is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), target)
+
+
 def _call_with_alarm(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float) -> Any:
     """Run ``fn`` with SIGALRM armed: at the limit ``_TimedOut`` is raised inside the learner's code.
 
     ``_TimedOut`` is a BaseException, so ``except Exception`` in the learner's loop lets it out; a
     bare ``except:`` that catches it is answered by another alarm every 0.2 s until one lands
-    outside the ``try`` (a loop that swallows every exception forever cannot be stopped from
-    Python at all: Jupyter's interrupt button, a KeyboardInterrupt, would be swallowed too).
+    outside the ``try``. A learner that ignores SIGALRM or switches the timer off meets a watchdog
+    thread, which raises ``_TimedOut`` in the main thread 0.3 s after the limit (every 0.2 s). A
+    timer already running (a checker called inside a checked function) keeps its deadline.
     """
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
+    if outer_left > 0:
+        seconds = min(seconds, outer_left)
 
     def on_alarm(signum: int, frame: Any) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0.2)
         raise _TimedOut
 
+    done = threading.Event()
+    main = threading.get_ident()
+
+    def watchdog() -> None:
+        if done.wait(seconds + 0.3):
+            return
+        while not done.is_set():
+            _raise_in(main, _TimedOut)
+            done.wait(0.2)
+
+    guard = threading.Thread(target=watchdog, name="course_utils time limit", daemon=True)
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    guard.start()
     try:
         return fn(*args, **kwargs)
     finally:
         while True:  # the alarm may fire while it is being switched off: switch it off anyway
             try:
+                done.set()
+                guard.join()
+                _raise_in(main, None)
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 break
             except _TimedOut:
                 continue
         signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:  # the enclosing call's alarm, with what is left of its time
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))
+
+
+class _Opaque:
+    """A returned object that is not plain data, kept as its type name and repr (taken under the limit)."""
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name, self.text = type_name, text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _OpaqueIterator(_Opaque, Iterator):
+    def __next__(self) -> Any:
+        raise StopIteration
+
+
+class _OpaqueCollection(_Opaque, Set):
+    def __contains__(self, item: object) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _safe_repr(value: Any) -> str:
+    """``repr(value)`` on one line; a repr that raises is named, a repr that loops meets the limit."""
+    try:
+        text = repr(value)
+        if type(text) is not str:
+            raise TypeError("repr() did not return a str")
+    except _TimedOut:
+        raise
+    except BaseException as exc:  # noqa: BLE001 -- the learner's object: anything can come out
+        return f"<a {type(value).__name__} object whose repr() raised {type(exc).__name__}>"
+    return _one_line(text)
+
+
+def _safe_message(error: BaseException) -> str:
+    try:
+        text = str(error)
+        if type(text) is not str:
+            raise TypeError("str() did not return a str")
+    except _TimedOut:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        return f"(its message could not be shown: str() raised {type(exc).__name__})"
+    return _one_line(text)
+
+
+def _snapshot(value: Any, depth: int = 0) -> Any:
+    """The learner's answer as the checker's own plain data, taken while the time limit still runs.
+
+    Ints, floats, strings, lists, tuples, NumPy arrays and tensors are copied into their base
+    types; anything else becomes an ``_Opaque`` (its type name and repr), so nothing the learner
+    defined (a ``__repr__``, ``__int__`` or ``__eq__``) runs once the limit is off.
+    """
+    kind = type(value)
+    if value is None or kind in (bool, int, float, complex, str, bytes, range):
+        return value
+    if depth > 50:
+        return _Opaque(kind.__name__, "<nested too deeply>")
+    if kind in (list, tuple):
+        return kind(_snapshot(item, depth + 1) for item in value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):
+        array = np.array(value, copy=True, subok=False)
+        return array if array.dtype.kind != "O" else _Opaque(kind.__name__, _safe_repr(value))
+    if isinstance(value, np.generic) and kind.__module__ == "numpy":
+        return value
+    if kind is _Verdict:
+        problem, described = value.problem, value.described
+        if type(problem) is not str or not (described is None or type(described) is str):
+            return _Opaque(kind.__name__, "<a forged verdict>")
+        return _Verdict(_snapshot(value.answer, depth + 1), problem, described=described)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return torch.Tensor.clone(torch.Tensor.detach(value)).as_subclass(torch.Tensor)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    text = _safe_repr(value)
+    if isinstance(value, Iterator):
+        return _OpaqueIterator(kind.__name__, text)
+    if isinstance(value, Set | Mapping):
+        return _OpaqueCollection(kind.__name__, text)
+    return _Opaque(kind.__name__, text)
 
 
 def _one_line(text: str, limit: int = _MAX_SHOWN) -> str:
@@ -217,7 +361,7 @@ def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
     if isinstance(expected, _Verdict):  # a design exercise: judged by its rules, see chapter 7 below
         return _same_verdict(got, expected)
     if got is None:
-        return False, f"returned None, expected {expected!r}"
+        return False, "returned None: it returns nothing yet (a missing return?)"  # never the answer on Run All
     if isinstance(expected, bool | np.bool_):
         return _same_bool(got, bool(expected))
     if isinstance(expected, float):
@@ -230,29 +374,86 @@ def _same(got: Any, expected: Any, atol: float) -> tuple[bool, str]:
 
 
 def _run_learner(learner: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
-    """("value", result) or ("raised" | "exit" | "timeout", detail): never lets the learner's error out."""
+    """("value", snapshot) or ("raised" | "exit" | "timeout" | "slow", detail): never lets the learner's error out.
+
+    The call, and the snapshot of what it returned (or the text of what it raised), run under the
+    time limit; a call that Python could not interrupt (one long C call) is reported as too slow
+    as soon as it returns.
+    """
+
+    def call() -> tuple[str, Any]:
+        try:
+            value = learner(*args, **kwargs)
+        except _TimedOut:
+            raise
+        except SystemExit as stop:
+            return "exit", _safe_repr(stop.code)
+        except BaseException as exc:  # noqa: BLE001 -- KeyboardInterrupt and learner-made classes too
+            return "raised", (type(exc).__name__, _safe_message(exc), exc if isinstance(exc, Exception) else None)
+        return "value", _snapshot(value)
+
+    started = time.monotonic()
     try:
-        return "value", _call_with_limit(learner, copy.deepcopy(args), copy.deepcopy(kwargs), TIME_LIMIT)
+        status, detail = _call_with_limit(call, (), {}, _limit())
     except _TimedOut as stop:
         return "timeout", bool(stop.args)
-    except SystemExit as stop:
-        return "exit", stop.code
-    except Exception as exc:
-        return "raised", exc
+    took = time.monotonic() - started
+    if took > _limit() + 1.0:
+        return "slow", took
+    return status, detail
 
 
 def _problem(call: str, status: str, detail: Any) -> str:
     """The verdict for a call that did not return a value."""
+    limit = _limit()
     if status == "timeout" and detail:  # a helper thread: Python cannot stop it, only a kernel restart
-        return (
-            f"{FAIL}: {call} did not return within {TIME_LIMIT:g} s (an endless loop?); restart the kernel to stop it"
-        )
+        return f"{FAIL}: {call} did not return within {limit:g} s (an endless loop?); restart the kernel to stop it"
     if status == "timeout":
-        return f"{FAIL}: {call} was stopped after {TIME_LIMIT:g} s without returning (an endless loop?)"
+        return f"{FAIL}: {call} was stopped after {limit:g} s without returning (an endless loop?)"
+    if status == "slow":
+        return (
+            f"{FAIL}: {call} took {detail:.0f} s, over the {limit:g} s limit (one long computation that Python "
+            "could not interrupt)"
+        )
     if status == "exit":
-        return f"{FAIL}: {call} called sys.exit({detail!r}); return the answer instead of stopping Python"
-    message = _one_line(str(detail))
-    return f"{FAIL}: {call} raised {type(detail).__name__}" + (f": {message}" if message else "")
+        return f"{FAIL}: {call} called sys.exit({detail}); return the answer instead of stopping Python"
+    name, message, _ = detail
+    return f"{FAIL}: {call} raised {name}" + (f": {message}" if message else "")
+
+
+def _inside_a_check() -> bool:
+    """Is a ``check_cases`` running further up the stack (the caller's caller and above)?"""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is _CHECK_CASES_CODE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _hint_for(got: Any, hints: Iterable[tuple[str, Callable[..., Any]]], args: tuple, kwargs: dict, atol: float) -> str:
+    """The typical mistake the answer matches on this case ("" if none): each hint is (what, wrong function)."""
+    for what, wrong in hints:
+        try:
+            mistaken = wrong(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+            if mistaken is not None and _same(got, mistaken, atol)[0]:
+                return what
+        except Exception:  # noqa: BLE001, S112 -- a hint that does not apply to this case
+            continue
+    return ""
+
+
+def _hidden(why: str, expected: Any) -> str:
+    """``why`` without the expected value, where expected values are not to be shown (grading)."""
+    if _MODULE.REVEAL_EXPECTED or isinstance(expected, _Verdict):
+        return why
+    why = why.replace(f", expected {expected!r}: the right value", ": the right value")
+    if isinstance(expected, np.ndarray):  # the shape of an array answer is half of the answer
+        why = why.replace(f", expected {expected.shape}", ", not the expected shape")
+        why = why.replace(f"an array of shape {expected.shape}", "an array")
+    return why.replace(f", expected {expected!r}", ", not the expected value").replace(
+        f" expected {expected!r}", " not the expected value"
+    )
 
 
 def _check_case_list(cases: Any, name: str, width: int) -> list[tuple]:
@@ -273,6 +474,16 @@ def _check_case_list(cases: Any, name: str, width: int) -> list[tuple]:
     return checked
 
 
+def _check_hints(hints: Any) -> list[tuple[str, Callable[..., Any]]]:
+    if isinstance(hints, str | bytes | Mapping) or not isinstance(hints, Iterable):
+        raise TypeError(f"hints must be a list of (description, function) pairs, got {hints!r}")
+    checked = list(hints)
+    for index, hint in enumerate(checked):
+        if not (isinstance(hint, tuple) and len(hint) == 2 and isinstance(hint[0], str) and callable(hint[1])):
+            raise TypeError(f"hints[{index}] must be a (description, function) pair, got {hint!r}")
+    return checked
+
+
 def check_cases(
     name: str,
     learner: Callable[..., Any],
@@ -281,48 +492,72 @@ def check_cases(
     *,
     atol: float = 1e-6,
     expect_errors: Iterable[tuple[tuple, dict, type[Exception]]] = (),
+    hints: Iterable[tuple[str, Callable[..., Any]]] = (),
 ) -> bool:
     """Run ``learner`` and ``reference`` on every case; print one verdict line; return whether all pass.
 
     The ``check_*`` functions of the chapters wrap this and return None, so a notebook cell shows
     the verdict line only. Whatever the learner's function does, the verdict is one line: a call
-    that raises, calls ``sys.exit`` or runs longer than ``TIME_LIMIT`` seconds is reported, as is
-    an answer of the wrong kind (a float where an int is asked, a string for a list, True for 1).
-    Each call gets its own copy of the arguments, so a function that modifies them in place
-    changes neither the reference's cases nor the call shown in the verdict.
+    that raises (any exception, ``BaseException`` subclasses too), calls ``sys.exit`` or runs
+    longer than ``TIME_LIMIT`` seconds is reported, as is an answer of the wrong kind (a float
+    where an int is asked, a string for a list, True for 1). ``hints`` pairs a typical mistake
+    with a function that makes it; a wrong answer that equals one is told which mistake it looks like.
+
+    The cases are frozen (pickled) before the learner's function first runs. Each call gets its
+    own copy; the reference runs after the call, on another fresh copy, so the expected value sits
+    in no frame the learner's call can reach and nothing the call changes in place reaches it.
+    A checker called from inside the function it checks refuses (it would print a verdict of its own).
     """
     check_str("name", name, allow_empty=False)
     check_callable("reference", reference)
     atol = check_float("atol", atol, 0.0)
     cases = _check_case_list(cases, "cases", 2)
     error_cases = _check_case_list(expect_errors, "expect_errors", 3)
+    hints = _check_hints(hints)
     if not cases and not error_cases:
         raise ValueError(f"cases must not be empty when expect_errors is empty, got {cases!r}")
+    if _inside_a_check():
+        raise RuntimeError("a checker cannot run inside the function it checks: return the answer instead")
     if not callable(learner):
         print(f"{FAIL}: expected a function for {name}, got {type(learner).__name__}")
         return False
+    try:
+        frozen = pickle.dumps(cases)  # bytes: the learner can read them, not change them
+
+        def thawed(index: int) -> tuple[tuple, dict]:
+            return pickle.loads(frozen)[index]  # noqa: S301 -- our own bytes
+    except Exception:  # noqa: BLE001 -- cases that cannot be pickled (a lambda): deep copies instead
+        pristine = copy.deepcopy(cases)
+
+        def thawed(index: int) -> tuple[tuple, dict]:
+            return copy.deepcopy(pristine[index])
+
     total = len(cases) + len(error_cases)
-    for args, kwargs in cases:
-        expected = reference(*args, **kwargs)
+    for index in range(len(cases)):
+        args, kwargs = thawed(index)
         call = _call_repr(name, args, kwargs)
         status, got = _run_learner(learner, args, kwargs)
         if status != "value":
             print(_problem(call, status, got))
             return False
+        args, kwargs = thawed(index)
+        expected = reference(*args, **kwargs)
         try:
             ok, why = _same(got, expected, atol)
         except Exception as exc:  # an answer so odd that comparing it fails: still one line
             ok, why = False, f"returned {_shown(got)}, which cannot be compared with {expected!r} ({exc})"
         if not ok:
-            print(f"{FAIL}: {call} {_one_line(why, 2 * _MAX_SHOWN)}")
+            why = _hidden(why, expected)
+            hint = _hint_for(got, hints, *thawed(index), atol) if hints else ""
+            print(f"{FAIL}: {call} {_one_line(why + (f'; {hint}' if hint else ''), 2 * _MAX_SHOWN)}")
             return False
     for args, kwargs, error in error_cases:
         call = _call_repr(name, args, kwargs)
-        status, got = _run_learner(learner, args, kwargs)
-        if status == "raised" and isinstance(got, error):
+        status, got = _run_learner(learner, copy.deepcopy(args), copy.deepcopy(kwargs))
+        if status == "raised" and got[2] is not None and isinstance(got[2], error):
             continue
         if status == "raised":
-            print(f"{FAIL}: {call} should raise {error.__name__}, raised {type(got).__name__}")
+            print(f"{FAIL}: {call} should raise {error.__name__}, raised {got[0]}")
         elif status == "value":
             print(f"{FAIL}: {call} should raise {error.__name__}, returned {_shown(got)}")
         else:
@@ -330,6 +565,9 @@ def check_cases(
         return False
     print(f"{PASS}: all {total} hidden cases of {name} agree with the reference.")
     return True
+
+
+_CHECK_CASES_CODE = check_cases.__code__
 
 
 def _rng() -> np.random.Generator:
@@ -341,16 +579,18 @@ def _rng() -> np.random.Generator:
 
 def check_effective_kernel_size(learner: Callable[[int, int], int]) -> None:
     """Exercise: ``effective_kernel_size(k, d)``, the span of a k-tap kernel at dilation d."""
-    from .conv import effective_kernel_size
-
     cases = [((k, d), {}) for k in (1, 2, 3, 5, 7) for d in (1, 2, 3, 6)]
-    check_cases("effective_kernel_size", learner, effective_kernel_size, cases)
+    hints = [
+        ("it looks like K * d: a kernel of K taps has K - 1 gaps, and each gap is d wide", lambda k, d: k * d),
+        ("it looks like off by one: the gaps are counted, the first tap is not", lambda k, d: (k - 1) * d),
+        ("it looks like the dilation is forgotten", lambda k, d: k),
+        ("it looks like d - 1 zeros were added once, not in every gap", lambda k, d: k + d - 1),
+    ]
+    check_cases("effective_kernel_size", learner, effective_kernel_size, cases, hints=hints)
 
 
 def check_conv_output_size(learner: Callable[..., int]) -> None:
     """Exercise: ``conv_output_size(n, k, stride, padding, dilation)`` with symmetric int padding."""
-    from .conv import conv_output_size
-
     rng = _rng()
     cases = []
     while len(cases) < 30:
@@ -366,24 +606,46 @@ def check_conv_output_size(learner: Callable[..., int]) -> None:
         )
         if (k - 1) * d + 1 <= n + 2 * p:
             cases.append(((n, k, s, p, d), {}))
-    check_cases("conv_output_size", learner, conv_output_size, cases)
+    hints = [
+        (
+            "it looks like the dilation is forgotten: the kernel spans d(K - 1) + 1 samples, not K",
+            lambda n, k, s, p, d: (n + 2 * p - k) // s + 1,
+        ),
+        (
+            "it looks like the padding is counted on one side only",
+            lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1,
+        ),
+        (
+            "it looks like off by one: the first output position is not counted",
+            lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s,
+        ),
+        ("it looks like a span of d * K, not d(K - 1) + 1", lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1),
+    ]
+    check_cases("conv_output_size", learner, conv_output_size, cases, hints=hints)
 
 
 def check_dilate_kernel_1d(learner: Callable[[np.ndarray, int], np.ndarray]) -> None:
     """Exercise: insert d - 1 zeros between the taps of a 1D kernel."""
-    from .conv import dilate_kernel
-
     rng = _rng()
     cases = [((rng.integers(-9, 10, size=k).astype(float), d), {}) for k in (1, 2, 3, 4) for d in (1, 2, 3)]
-    check_cases("dilate_kernel_1d", learner, dilate_kernel, cases)
+    hints = [
+        (
+            "it looks like each tap is repeated d times: put zeros between the taps instead",
+            lambda w, d: np.repeat(w, d),
+        ),
+        ("it looks like d zeros between the taps: d - 1 make a spacing of d", lambda w, d: dilate_kernel(w, d + 1)),
+        (
+            "it looks like zeros after the last tap too: the kernel ends on a tap",
+            lambda w, d: np.concatenate([dilate_kernel(w, d), np.zeros(d - 1)]),
+        ),
+    ]
+    check_cases("dilate_kernel_1d", learner, dilate_kernel, cases, hints=hints)
 
 
 # Chapter 2 ------------------------------------------------------------------------------------
 
 
 def _conv1d_valid(x: np.ndarray, w: np.ndarray, d: int) -> np.ndarray:
-    from .conv import conv1d
-
     return conv1d(x, w, dilation=d)
 
 
@@ -394,7 +656,14 @@ def check_dilated_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], np.nda
     for length, k, d in [(10, 3, 1), (10, 3, 2), (12, 2, 5), (9, 1, 3), (16, 4, 3), (7, 3, 3), (20, 5, 2)]:
         signal = rng.integers(-5, 6, size=length).astype(float)
         cases.append(((signal, rng.integers(-3, 4, size=k).astype(float), d), {}))
-    check_cases("dilated_conv1d", learner, _conv1d_valid, cases)
+    hints = [
+        (
+            "it looks like the kernel is flipped (a true convolution); frameworks do not flip it",
+            lambda x, w, d: _conv1d_valid(x, w[::-1].copy(), d),
+        ),
+        ("it looks like the dilation is forgotten", lambda x, w, d: _conv1d_valid(x, w, 1)),
+    ]
+    check_cases("dilated_conv1d", learner, _conv1d_valid, cases, hints=hints)
 
 
 def _same_padding(k: int, d: int) -> tuple[int, int]:
@@ -405,7 +674,18 @@ def _same_padding(k: int, d: int) -> tuple[int, int]:
 def check_same_padding(learner: Callable[[int, int], tuple[int, int]]) -> None:
     """Exercise: PyTorch's (before, after) split of 'same' padding for k taps at dilation d."""
     cases = [((k, d), {}) for k in (1, 2, 3, 4, 5) for d in (1, 2, 3)]
-    check_cases("same_padding", learner, _same_padding, cases)
+    hints = [
+        ("it looks like the dilation is dropped: the span to pad is d(K - 1)", lambda k, d: _same_padding(k, 1)),
+        (
+            "it looks like the two sides are swapped: PyTorch puts the smaller half before",
+            lambda k, d: _same_padding(k, d)[::-1],
+        ),
+        (
+            "it looks like both sides get the smaller half: together they must make d(K - 1)",
+            lambda k, d: (_same_padding(k, d)[0],) * 2,
+        ),
+    ]
+    check_cases("same_padding", learner, _same_padding, cases, hints=hints)
 
 
 def _tap_positions(i: int, k: int, d: int, s: int) -> tuple[int, ...]:
@@ -415,7 +695,15 @@ def _tap_positions(i: int, k: int, d: int, s: int) -> tuple[int, ...]:
 def check_tap_positions(learner: Callable[[int, int, int, int], Iterable[int]]) -> None:
     """Exercise: the padded-input indices that output i reads (k taps, dilation d, stride s)."""
     cases = [((i, k, d, s), {}) for i in (0, 1, 5) for k in (1, 3) for d in (1, 2, 4) for s in (1, 2)]
-    check_cases("tap_positions", learner, _tap_positions, cases)
+    hints = [
+        (
+            "it looks like the stride is forgotten: output i starts at i * s",
+            lambda i, k, d, s: _tap_positions(i, k, d, 1),
+        ),
+        ("it looks like the dilation is forgotten", lambda i, k, d, s: _tap_positions(i, k, 1, s)),
+        ("it looks like the stride and the dilation are swapped", lambda i, k, d, s: _tap_positions(i, k, s, d)),
+    ]
+    check_cases("tap_positions", learner, _tap_positions, cases, hints=hints)
 
 
 # Chapters 4 and 5 -----------------------------------------------------------------------------
@@ -425,69 +713,87 @@ _SCHEDULES = [(1,), (2,), (1, 1), (2, 2), (1, 2), (1, 2, 4), (2, 2, 2), (1, 1, 2
 
 
 def _path_counts_list(dilations: tuple[int, ...]) -> list[int]:
-    from .receptive_field import path_counts
-
     return path_counts(dilations).tolist()
 
 
 def check_path_counts(learner: Callable[[tuple[int, ...]], Iterable[int]]) -> None:
     """Exercise: 1D path counts of a stack of 3-tap all-ones kernels (offsets -R..R)."""
     cases = [((rates,), {}) for rates in _SCHEDULES]
-    check_cases("path_counts", learner, _path_counts_list, cases)
+    hints = [
+        (
+            "it looks like the dilation is forgotten: a layer of rate d adds counts at -d, 0 and +d",
+            lambda rates: _path_counts_list(tuple(1 for _ in rates)),
+        )
+    ]
+    check_cases("path_counts", learner, _path_counts_list, cases, hints=hints)
 
 
 def _centre_to_max(dilations: tuple[int, ...]) -> float:
-    from .receptive_field import describe
-
     return describe(dilations).centre_to_max
 
 
 def check_centre_to_max(learner: Callable[[tuple[int, ...]], float]) -> None:
     """Exercise: 2D centre paths / largest paths, for 3x3 all-ones kernels."""
     cases = [((rates,), {}) for rates in _SCHEDULES]
-    check_cases("centre_to_max", learner, _centre_to_max, cases, atol=1e-9)
+    hints = [
+        (
+            "it looks like the 1D ratio: 3x3 path counts are products of two 1D counts",
+            lambda r: _centre_to_max(r) ** 0.5,
+        ),
+        ("it looks like the ratio upside down (max / centre)", lambda r: 1 / _centre_to_max(r)),
+    ]
+    check_cases("centre_to_max", learner, _centre_to_max, cases, atol=1e-9, hints=hints)
 
 
 def _has_holes(dilations: tuple[int, ...]) -> bool:
-    from .receptive_field import has_gridding
-
     return has_gridding(dilations)
 
 
 def check_has_holes(learner: Callable[[tuple[int, ...]], bool]) -> None:
     """Exercise: does a stack of 3x3 layers leave holes inside its receptive field? (exact)"""
     cases = [((rates,), {}) for rates in _SCHEDULES]
-    check_cases("has_holes", learner, _has_holes, cases)
+    hints = [("it looks like the answer is inverted: True means there are holes", lambda r: not _has_holes(r))]
+    check_cases("has_holes", learner, _has_holes, cases, hints=hints)
 
 
 def _fibonacci(n: int) -> list[int]:
-    from .sequences import fibonacci
-
     return fibonacci(n)
 
 
 def check_fibonacci(learner: Callable[[int], Iterable[int]]) -> None:
     """Exercise: the first n Fibonacci dilation rates, starting 1, 1."""
-    check_cases("fibonacci", learner, _fibonacci, [((n,), {}) for n in range(1, 13)])
+    hints = [
+        ("it looks like the sequence starts 1, 2: the rates start 1, 1", lambda n: _fibonacci(n + 1)[1:]),
+        ("it looks like the sequence starts at 0: a rate is at least 1", lambda n: [0, *_fibonacci(n)][:n]),
+        ("it looks like off by one: one rate too many", lambda n: _fibonacci(n + 1)),
+        ("it looks like off by one: one rate too few", lambda n: _fibonacci(n - 1) if n > 1 else None),
+    ]
+    check_cases("fibonacci", learner, _fibonacci, [((n,), {}) for n in range(1, 13)], hints=hints)
 
 
 def _fastest(n: int) -> list[int]:
-    from .sequences import fastest_hole_free
-
     return fastest_hole_free(n)
 
 
 def check_fastest_hole_free(learner: Callable[[int], Iterable[int]]) -> None:
     """Exercise: n rates for 3x3 kernels, no holes, largest receptive field."""
-    check_cases("fastest_hole_free", learner, _fastest, [((n,), {}) for n in range(1, 9)])
+    hints = [
+        (
+            "it looks like powers of 2: hole-free, but each rate may grow as large as the receptive field so far",
+            lambda n: [2**i for i in range(n)],
+        ),
+        (
+            "it looks like each rate is one too large (R + 1): that leaves holes",
+            lambda n: [1] + [r + 1 for r in _fastest(n)[1:]],
+        ),
+    ]
+    check_cases("fastest_hole_free", learner, _fastest, [((n,), {}) for n in range(1, 9)], hints=hints)
 
 
 # Chapter 3 ------------------------------------------------------------------------------------
 
 
 def _to_keras(w: np.ndarray) -> np.ndarray:
-    from .tf_bridge import torch_to_keras_kernel
-
     return torch_to_keras_kernel(w)
 
 
@@ -496,34 +802,67 @@ def check_torch_to_keras_kernel(learner: Callable[[np.ndarray], np.ndarray]) -> 
     rng = _rng()
     shapes = [(1, 1, 2, 2), (4, 3, 3, 3), (2, 5, 1, 3), (3, 2, 2, 5), (8, 1, 3, 3)]
     cases = [((rng.integers(-9, 10, size=shape).astype(float),), {}) for shape in shapes]
-    check_cases("torch_to_keras_kernel", learner, _to_keras, cases)
+    hints = [
+        (
+            "it looks like reshape: it relabels the axes without moving a single value; use np.transpose",
+            lambda w: np.reshape(w, (w.shape[2], w.shape[3], w.shape[1], w.shape[0])),
+        ),
+        (
+            "it looks like the output and input axes are swapped: Keras wants (H, W, in, out)",
+            lambda w: np.transpose(w, (2, 3, 0, 1)),
+        ),
+        ("it looks like every axis is reversed: H and W are swapped too", lambda w: np.transpose(w, (3, 2, 1, 0))),
+    ]
+    check_cases("to_keras", learner, _to_keras, cases, hints=hints)
 
 
 def _tf_same(n: int, k: int, s: int, d: int) -> tuple[int, int]:
-    from .tf_bridge import tf_same_padding
-
     return tf_same_padding(n, k, s, d)
 
 
 def check_tf_same_padding(learner: Callable[[int, int, int, int], tuple[int, int]]) -> None:
     """Exercise: TensorFlow's (before, after) padding for 'same' at any stride."""
     cases = [((n, k, s, d), {}) for n in (7, 8, 9, 16) for k in (1, 2, 3) for s in (1, 2, 3) for d in (1, 2)]
-    check_cases("tf_same_padding", learner, _tf_same, cases)
+    hints = [
+        (
+            "it looks like the dilation is dropped: the kernel spans d(K - 1) + 1 samples",
+            lambda n, k, s, d: _tf_same(n, k, s, 1),
+        ),
+        (
+            "it looks like the stride is ignored: TensorFlow pads so that ceil(n / s) outputs fit",
+            lambda n, k, s, d: _same_padding(k, d),
+        ),
+        (
+            "it looks like the sides are swapped: TensorFlow puts the odd pixel after",
+            lambda n, k, s, d: _tf_same(n, k, s, d)[::-1],
+        ),
+    ]
+    check_cases("tf_same", learner, _tf_same, cases, hints=hints)
 
 
 # Chapter 6 ------------------------------------------------------------------------------------
 
 
 def _wavenet_rf(n_layers: int, n_stacks: int, kernel_size: int) -> int:
-    from .receptive_field import receptive_field
-
     return receptive_field([(kernel_size, 1, 2**i) for _ in range(n_stacks) for i in range(n_layers)]).size
 
 
 def check_wavenet_receptive_field(learner: Callable[[int, int, int], int]) -> None:
     """Exercise: receptive field of a WaveNet (dilations 1..2^(n-1), repeated per stack)."""
     cases = [((n, s, k), {}) for n in (1, 3, 10) for s in (1, 2, 3) for k in (2, 3)]
-    check_cases("wavenet_receptive_field", learner, _wavenet_rf, cases)
+    hints = [
+        (
+            "it looks like the kernel size is forgotten: a layer of rate d adds (K - 1) * d",
+            lambda n, s, k: 1 + s * (2**n - 1),
+        ),
+        ("it looks like off by one: the output's own sample counts (+ 1)", lambda n, s, k: _wavenet_rf(n, s, k) - 1),
+        (
+            "it looks like the rates 1..2^(n-1) were summed to 2^n; they make 2^n - 1",
+            lambda n, s, k: 1 + s * (k - 1) * 2**n,
+        ),
+        ("it looks like the stacks are forgotten", lambda n, s, k: _wavenet_rf(n, 1, k)),
+    ]
+    check_cases("wavenet_receptive_field", learner, _wavenet_rf, cases, hints=hints)
 
 
 def _min_layers(delay: int, kernel_size: int = 2) -> int:
@@ -536,19 +875,30 @@ def _min_layers(delay: int, kernel_size: int = 2) -> int:
 def check_min_layers_for_delay(learner: Callable[[int], int]) -> None:
     """Exercise: fewest WaveNet layers (kernel 2, one stack) whose output can see x[t - delay]."""
     delays = (0, 1, 2, 3, 7, 8, 15, 16, 20, 100, 1023)
-    check_cases("min_layers_for_delay", learner, _min_layers, [((h,), {}) for h in delays])
+    hints = [
+        (
+            "it looks like off by one: to see x[t - h] the receptive field must be h + 1 samples",
+            lambda h: max(1, _min_layers(h - 1)) if h > 0 else None,
+        ),
+        ("it looks like one layer too many", lambda h: _min_layers(h) + 1),
+    ]
+    check_cases("min_layers_for_delay", learner, _min_layers, [((h,), {}) for h in delays], hints=hints)
 
 
 def _valid_taps(size: int, rate: int) -> float:
-    from .receptive_field import valid_tap_fraction
-
     return valid_tap_fraction(size, rate)
 
 
 def check_valid_tap_fraction(learner: Callable[[int, int], float]) -> None:
     """Exercise: mean fraction of a 3x3 atrous kernel's taps inside a size x size map."""
     cases = [((n, r), {}) for n in (1, 5, 17, 33) for r in (1, 2, 6, 12, 18, 40)]
-    check_cases("valid_tap_fraction", learner, _valid_taps, cases, atol=1e-9)
+    hints = [
+        (
+            "it looks like the 1D fraction: a 3x3 kernel's taps are rows times columns",
+            lambda n, r: _valid_taps(n, r) ** 0.5,
+        )
+    ]
+    check_cases("valid_tap_fraction", learner, _valid_taps, cases, atol=1e-9, hints=hints)
 
 
 # Chapter 7 ------------------------------------------------------------------------------------
@@ -608,8 +958,6 @@ def _aspp_rate_problem(rates: Any, image_size: int, output_stride: int) -> str:
     (``9 * valid_tap_fraction(n, rate)``, else it is nearly a 1x1 convolution); the largest
     branch spans at least 3/4 of the image: ``2 * rate * output_stride + 1 >= 0.75 * image_size``.
     """
-    from .receptive_field import valid_tap_fraction
-
     n = _aspp_feature_size(image_size, output_stride)
     try:
         rates = tuple(rates)
@@ -641,7 +989,7 @@ def _aspp_reference(image_size: int, output_stride: int) -> _Verdict:
         middle = int(r3 / ASPP_MIN_RATIO)
         rates = (int(middle / ASPP_MIN_RATIO), middle, r3)
         if not _aspp_rate_problem(rates, image_size, output_stride):
-            return _Verdict(rates, described=f"rates that meet all the rules, for example {rates}")
+            return _Verdict(rates, described="rates that meet all the rules")  # never an answer to copy
     raise ValueError(f"no three rates suit image_size={image_size}, output_stride={output_stride}")
 
 
@@ -653,7 +1001,7 @@ def check_aspp_rates(learner: Callable[[int, int], Any]) -> None:
         return
 
     def judged(image_size: int, output_stride: int) -> _Verdict:
-        rates = learner(image_size, output_stride)
+        rates = _snapshot(learner(image_size, output_stride))
         return _Verdict(rates, _aspp_rate_problem(rates, image_size, output_stride))
 
     check_cases("choose_aspp_rates", judged, _aspp_reference, cases)
@@ -666,8 +1014,6 @@ def _schedule_problem(rates: Any, min_field: int, min_ratio: float, max_rate: in
     receptive field ``R = 1 + 2 sum(d) >= min_field``; 2D centre/max path-count ratio
     (``receptive_field.describe``) ``>= min_ratio``.
     """
-    from .receptive_field import describe
-
     try:
         rates = tuple(rates)
     except TypeError:
@@ -706,7 +1052,7 @@ def check_hole_free_schedule(learner: Callable[[int, float, int], Any]) -> None:
         return
 
     def judged(min_field: int, min_ratio: float, max_rate: int) -> _Verdict:
-        rates = learner(min_field, min_ratio, max_rate)
+        rates = _snapshot(learner(min_field, min_ratio, max_rate))
         return _Verdict(rates, _schedule_problem(rates, min_field, min_ratio, max_rate))
 
     check_cases("design_schedule", judged, _schedule_reference, cases)
@@ -719,10 +1065,29 @@ def _causal_conv_reference(x: Any, weight: Any, bias: Any, dilation: int) -> Any
     return F.conv1d(F.pad(x, ((weight.shape[-1] - 1) * dilation, 0)), weight, bias, dilation=dilation)
 
 
-def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, bias: Any, dilation: int) -> str:
+def _causal_leaks(call: Callable[[Any], Any], x: Any) -> tuple[int, int]:
+    """(outputs that change when a later input changes, outputs that ignore their own input), by perturbation.
+
+    Each input step ``j`` in turn is changed by 1 (a fresh copy of ``x`` every call); ``y[t]`` for
+    ``t < j`` must not move (causal) and ``y[j]`` must (it sees the present). Works on any function,
+    with or without autograd, and never on the learner's own copy of the data.
+    """
     import torch
 
-    from .blocks import future_leaks
+    base = call(x.clone())
+    future = blind = 0
+    for j in range(x.shape[-1]):
+        nudged = x.clone()
+        nudged[..., j] += 1.0
+        moved = (torch.as_tensor(call(nudged)) - base).abs().sum(dim=tuple(range(base.dim() - 1))) > 1e-9
+        future += int(moved[:j].sum())
+        blind += int(not moved[j])
+    return future, blind
+
+
+def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, bias: Any, dilation: int) -> str:
+    """Why the learner's output is not the causal convolution of ``x`` ("" if it is); the arguments are pristine."""
+    import torch
 
     expected = _causal_conv_reference(x, weight, bias, dilation)
     if not isinstance(got, torch.Tensor):
@@ -736,15 +1101,22 @@ def _causal_problem(learner: Callable[..., Any], got: Any, x: Any, weight: Any, 
         atol = 16 * torch.finfo(got.dtype).eps * max(1.0, float(expected.abs().max()))
     if torch.allclose(got.detach().to(expected.dtype), expected, atol=atol, rtol=0):
         return ""
-    leaks = future_leaks(lambda z: learner(z, weight, bias, dilation), x.shape[1], x.shape[-1])
-    if leaks.future:
-        return (
-            f"{leaks.future} gradients flow from inputs after t into y[t]: it reads the future "
-            f"(pad (K - 1) * d = {(weight.shape[-1] - 1) * dilation} zeros on the left only)"
-        )
-    if leaks.blind_to_present:
-        return f"{leaks.blind_to_present} outputs ignore x[t] itself: it is causal but shifted too far into the past"
-    gap = float((got - expected).abs().max())
+
+    def again(z: Any) -> Any:
+        out = _snapshot(learner(z, weight.clone(), bias.clone(), dilation))
+        if not isinstance(out, torch.Tensor) or out.shape != expected.shape:
+            raise ValueError("not comparable")
+        return out.detach().to(torch.float64)
+
+    try:
+        future, blind = _causal_leaks(again, x)
+    except Exception:  # noqa: BLE001 -- the answer changed its mind between calls: judge the values only
+        future = blind = 0
+    if future:
+        return f"{future} outputs y[t] change when a later input changes: it reads the future"
+    if blind:
+        return f"{blind} outputs ignore x[t] itself: it is causal but shifted too far into the past"
+    gap = float((got.detach().to(expected.dtype) - expected).abs().max())
     return f"it is causal, yet its values differ from the causal convolution by up to {gap:.3g}"
 
 
@@ -769,9 +1141,10 @@ def check_causal_conv(learner: Callable[..., Any]) -> None:
         return
 
     def judged(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> _Verdict:
+        pristine = [torch.from_numpy(a.copy()) for a in (x, weight, bias)]  # the learner never sees these
         x, weight, bias = (torch.from_numpy(a) for a in (x, weight, bias))  # arrays print short in the verdict
-        got = learner(x, weight, bias, dilation)
-        problem = _causal_problem(learner, got, x, weight, bias, dilation)
+        got = _snapshot(learner(x, weight, bias, dilation))
+        problem = _causal_problem(learner, got, *pristine, dilation)
         shape = f"an output of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else None
         return _Verdict(got, problem, described=shape)
 
@@ -821,17 +1194,17 @@ def check_find_the_bug_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], n
     """
     cases = _find_the_bug_cases()
     if not callable(learner):
-        check_cases("find_the_bug_conv1d", learner, _conv1d_valid, cases)
+        check_cases("dilated_conv1d_loop", learner, _conv1d_valid, cases)
         return
     last: dict[str, Any] = {}
 
     def recorded(x: np.ndarray, w: np.ndarray, d: int) -> Any:
         last.clear()
         last["args"] = (x.copy(), w.copy(), d)
-        last["result"] = result = learner(x, w, d)
+        last["result"] = result = _snapshot(learner(x, w, d))  # judged below, after the time limit
         return result
 
-    if check_cases("find_the_bug_conv1d", recorded, _conv1d_valid, cases) or "result" not in last:
+    if check_cases("dilated_conv1d_loop", recorded, _conv1d_valid, cases) or "result" not in last:
         return
     x, w, d = last["args"]
     try:
@@ -843,3 +1216,40 @@ def check_find_the_bug_conv1d(learner: Callable[[np.ndarray, np.ndarray, int], n
             print("\n".join(_wraparound_report(x, w, d)))
         elif np.allclose(got, _conv1d_valid(x, w[::-1], d)):
             print("  These are the outputs of a true convolution (kernel flipped); frameworks do not flip it.")
+
+
+def _freeze_module_state() -> None:
+    """Give every function (and method) of this module a private copy of the module's globals.
+
+    A learner who replaces ``exercises._same`` or ``exercises._aspp_rate_problem`` in a notebook
+    changes the module's namespace, which the checkers no longer read: they keep the helpers they
+    were defined with, and NumPy's functions as they were when this module was imported. The
+    settings ``TIME_LIMIT``, ``USE_SIGNALS`` and ``REVEAL_EXPECTED`` are still read from the module
+    at each call (a notebook may change them; none can forge a pass).
+    """
+    shared = globals()
+    private = dict(shared)
+    numpy_as_imported = types.ModuleType("numpy")  # np.allclose = lambda *a, **k: True in a notebook: not read
+    numpy_as_imported.__dict__.update(vars(np))
+    private["np"] = numpy_as_imported
+
+    def rebind(function: types.FunctionType) -> types.FunctionType:
+        copy_ = types.FunctionType(
+            function.__code__, private, function.__name__, function.__defaults__, function.__closure__
+        )
+        copy_.__kwdefaults__ = function.__kwdefaults__
+        copy_.__dict__.update(function.__dict__)
+        copy_.__doc__, copy_.__qualname__ = function.__doc__, function.__qualname__
+        copy_.__annotations__, copy_.__module__ = function.__annotations__, function.__module__
+        return copy_
+
+    for name, value in list(shared.items()):
+        if isinstance(value, types.FunctionType) and value.__globals__ is shared:
+            private[name] = shared[name] = rebind(value)
+        elif isinstance(value, type) and value.__module__ == __name__:
+            for attribute, member in list(vars(value).items()):
+                if isinstance(member, types.FunctionType) and member.__globals__ is shared:
+                    setattr(value, attribute, rebind(member))
+
+
+_freeze_module_state()

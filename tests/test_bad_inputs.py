@@ -384,6 +384,7 @@ TABLE: dict[str, Entry | str] = {
         cases=([((1,), {})], (None, "abc", [], [(1, {})], [((1,),)], 3)),
         atol=(D, (-1.0, NAN, "x", None, True)),
         expect_errors=(D, (3, [((1,), {}, "ValueError")], "abc")),
+        hints=(D, (3, "abc", [("x",)], [(1, abs)], [("x", 3)], {"x": abs})),
     ),
     # images
     "images.sample_photo": E(size=(16, (0, 7, -1, 1.5, NAN, "3", True, 10**6)), gray=(D, BOOL)),

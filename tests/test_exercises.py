@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import sys
 import threading
 
@@ -386,6 +387,9 @@ def _checker(name):
 
 # The function name a verdict shows, where the exercise's function is not called like its checker.
 CALLED = {
+    "torch_to_keras_kernel": "to_keras",
+    "tf_same_padding": "tf_same",
+    "find_the_bug_conv1d": "dilated_conv1d_loop",
     "aspp_rates": "choose_aspp_rates",
     "hole_free_schedule": "design_schedule",
     "causal_conv": "causal_dilated_conv",
@@ -459,7 +463,7 @@ class _EqualToEverything:
 BAD_KINDS = {
     "raises": (_raises, "raised RuntimeError: boom second line"),
     "exits": (_exits, "called sys.exit(2); return the answer instead of stopping Python"),
-    "None": (_returns(None), "returned None, expected"),
+    "None": (_returns(None), "returned None"),
     "string": (_returns("abc"), "returned 'abc'"),
     "ragged list": (_returns([[1, 2], [3]]), "returned [[1, 2], [3]]"),
     "2D array": (_returns(np.ones((2, 2))), "returned"),
@@ -566,27 +570,26 @@ def test_the_alarm_is_switched_off_after_a_check():
 
 # The verdicts stored in the chapters for the empty exercise cell (a function whose body is `...`).
 STORED_NONE_VERDICTS = {
-    "effective_kernel_size": "effective_kernel_size(1, 1) returned None, expected 1",
-    "conv_output_size": "conv_output_size(10, 4, 1, 0, 2) returned None, expected 4",
+    "effective_kernel_size": "effective_kernel_size(1, 1) returned None: it returns nothing yet (a missing return?)",
+    "conv_output_size": "conv_output_size(10, 4, 1, 0, 2) returned None: it returns nothing yet (a missing return?)",
     "dilate_kernel_1d": "dilate_kernel_1d([-5.], 1) returned None, expected an array",
     "dilated_conv1d": "dilated_conv1d([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.,  5.], [-3., -3.,  3.], 1) "
     "returned None, expected an array",
-    "same_padding": "same_padding(1, 1) returned None, expected (0, 0)",
-    "tap_positions": "tap_positions(0, 1, 1, 1) returned None, expected (0,)",
-    "torch_to_keras_kernel": "torch_to_keras_kernel(array(shape=(1, 1, 2, 2))) returned None, expected an array",
-    "tf_same_padding": "tf_same_padding(7, 1, 1, 1) returned None, expected (0, 0)",
-    "path_counts": "path_counts((1,)) returned None, expected [1, 1, 1]",
-    "centre_to_max": "centre_to_max((1,)) returned None, expected 1.0",
-    "has_holes": "has_holes((1,)) returned None, expected False",
-    "fibonacci": "fibonacci(1) returned None, expected [1]",
-    "fastest_hole_free": "fastest_hole_free(1) returned None, expected [1]",
-    "wavenet_receptive_field": "wavenet_receptive_field(1, 1, 2) returned None, expected 2",
-    "min_layers_for_delay": "min_layers_for_delay(0) returned None, expected 1",
-    "valid_tap_fraction": "valid_tap_fraction(1, 1) returned None, expected 0.1111111111111111",
-    "find_the_bug_conv1d": "find_the_bug_conv1d([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.], [ 3., -3., -3.], 2) "
+    "same_padding": "same_padding(1, 1) returned None: it returns nothing yet (a missing return?)",
+    "tap_positions": "tap_positions(0, 1, 1, 1) returned None: it returns nothing yet (a missing return?)",
+    "torch_to_keras_kernel": "to_keras(array(shape=(1, 1, 2, 2))) returned None, expected an array",
+    "tf_same_padding": "tf_same(7, 1, 1, 1) returned None: it returns nothing yet (a missing return?)",
+    "path_counts": "path_counts((1,)) returned None: it returns nothing yet (a missing return?)",
+    "centre_to_max": "centre_to_max((1,)) returned None: it returns nothing yet (a missing return?)",
+    "has_holes": "has_holes((1,)) returned None: it returns nothing yet (a missing return?)",
+    "fibonacci": "fibonacci(1) returned None: it returns nothing yet (a missing return?)",
+    "fastest_hole_free": "fastest_hole_free(1) returned None: it returns nothing yet (a missing return?)",
+    "wavenet_receptive_field": "wavenet_receptive_field(1, 1, 2) returned None: it returns nothing yet (a missing return?)",
+    "min_layers_for_delay": "min_layers_for_delay(0) returned None: it returns nothing yet (a missing return?)",
+    "valid_tap_fraction": "valid_tap_fraction(1, 1) returned None: it returns nothing yet (a missing return?)",
+    "find_the_bug_conv1d": "dilated_conv1d_loop([-3.,  2., -4., -3., -2., -2.,  4.,  3.,  5.], [ 3., -3., -3.], 2) "
     "returned None, expected an array",
-    "aspp_rates": "choose_aspp_rates(513, 16) returned None, expected rates that meet all the rules, "
-    "for example (5, 8, 12)",
+    "aspp_rates": "choose_aspp_rates(513, 16) returned None, expected rates that meet all the rules",
     "hole_free_schedule": "design_schedule(21, 1.0, 4) returned None, expected 5 rates in 1..4 without holes, "
     "R >= 21 and centre/max >= 1.0",
     "causal_conv": "causal_dilated_conv(array(shape=(1, 1, 12)), array(shape=(1, 1, 2)), [-0.6798], 1) "
@@ -613,12 +616,18 @@ def test_checkers_name_the_first_failing_case(capsys):
     exercises.check_effective_kernel_size(lambda k, d: float((k - 1) * d + 1))
     exercises.check_has_holes(lambda r: 0)
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "NOT YET: effective_kernel_size(1, 2) returned 2, expected 1"
+    assert out[0] == (
+        "NOT YET: effective_kernel_size(1, 2) returned 2, expected 1; "
+        "it looks like K * d: a kernel of K taps has K - 1 gaps, and each gap is d wide"
+    )
     assert out[1].startswith("NOT YET: conv_output_size(") and "expected" in out[1]
     assert out[2].startswith("NOT YET: dilate_kernel_1d(") and "returned shape" in out[2]
     assert out[3] == "NOT YET: effective_kernel_size(1, 1) raised ZeroDivisionError: division by zero"
     assert out[4] == "NOT YET: expected a function for effective_kernel_size, got str"
-    assert out[5] == "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1)"
+    assert out[5] == (
+        "NOT YET: same_padding(2, 1) returned (1, 0), expected (0, 1); "
+        "it looks like the two sides are swapped: PyTorch puts the smaller half before"
+    )
     assert out[6] == "NOT YET: fibonacci(1) returned [1.5], expected [1]"  # list answers are not truncated
     assert out[7] == "NOT YET: tap_positions(0, 1, 1, 1) returned '0', expected (0,) (a tuple of integers, not a str)"
     assert out[8] == (
@@ -688,3 +697,217 @@ def test_check_cases_bad_arguments(kwargs, error, message):
     arguments = dict(name="f", learner=abs, reference=abs, cases=[((1,), {})]) | kwargs
     with pytest.raises(error, match=message):
         exercises.check_cases(**arguments)
+
+
+# Issue 20, items 4, 7, 8: nothing the learner's call does in place, in the frames above it or in
+# the module reaches the reference; the limit and the one-line verdict cannot be escaped.
+
+ARRAY_CHECKERS = ["dilate_kernel_1d", "dilated_conv1d", "find_the_bug_conv1d", "torch_to_keras_kernel", "causal_conv"]
+
+
+def _in_place(mutate, answer):
+    def learner(*args):
+        for arg in args:
+            if isinstance(arg, torch.Tensor):
+                mutate(arg)
+            elif isinstance(arg, np.ndarray) and arg.flags.writeable:
+                mutate(torch.from_numpy(arg))
+        return answer(*args)
+
+    return learner
+
+
+@pytest.mark.parametrize("name", ARRAY_CHECKERS)
+@pytest.mark.parametrize("mutate", [torch.Tensor.zero_, lambda t: t.copy_(t.flip(-1)), lambda t: t.sub_(t.mean())])
+def test_a_learner_that_mutates_its_arguments_in_place_cannot_change_the_reference(capsys, name, mutate):
+    _, right, _ = CHECKERS[name]
+    line = _verdict(capsys, _checker(name), _in_place(mutate, right[0]), explained=name in EXPLAINS)
+    assert line.startswith(f"NOT YET: {_called(name)}("), line
+
+
+def test_causal_conv_reproducers_of_the_issue_do_not_pass(capsys):
+    def zeroes(x, w, b, d):
+        w.zero_(), b.zero_()
+        return torch.zeros_like(x[:, :1].expand(-1, w.shape[0], -1))
+
+    def flips(x, w, b, d):
+        w.copy_(w.flip(-1))
+        return F.conv1d(F.pad(x, ((w.shape[-1] - 1) * d, 0)), w, b, dilation=d)
+
+    def centres(x, w, b, d):
+        x.sub_(x.mean())
+        return F.conv1d(F.pad(x, ((w.shape[-1] - 1) * d, 0)), w, b, dilation=d)
+
+    for learner in (zeroes, flips, centres):
+        assert _verdict(capsys, exercises.check_causal_conv, learner).startswith("NOT YET: causal_dilated_conv(")
+
+
+def _expected_from_frames(*args):
+    frame = sys._getframe(1)
+    while frame is not None:
+        if "expected" in frame.f_locals:
+            return frame.f_locals["expected"]
+        frame = frame.f_back
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_the_expected_value_is_in_no_frame_the_learner_can_reach(capsys, name):
+    line = _verdict(capsys, _checker(name), _expected_from_frames, explained=name in EXPLAINS)
+    assert line.startswith("NOT YET: "), line
+
+
+def test_replacing_the_module_helpers_or_references_forges_nothing(capsys, monkeypatch):
+    from course_utils import conv
+
+    monkeypatch.setattr(exercises, "_same", lambda *args: (True, ""))
+    monkeypatch.setattr(exercises, "_aspp_rate_problem", lambda *args: "")
+    monkeypatch.setattr(exercises, "check_cases", lambda *args, **kwargs: print("PASS") or True)
+    monkeypatch.setattr(conv, "effective_kernel_size", lambda k, d=1: None)
+    monkeypatch.setattr(exercises, "effective_kernel_size", lambda k, d=1: None)
+    assert _verdict(capsys, exercises.check_effective_kernel_size, lambda k, d: None).startswith("NOT YET")
+    assert _verdict(capsys, exercises.check_aspp_rates, lambda s, o: (1, 2, 3)).startswith("NOT YET")
+    assert _verdict(capsys, exercises.check_effective_kernel_size, lambda k, d: (k - 1) * d + 1).startswith("PASS")
+
+
+def test_monkeypatching_numpy_in_the_notebook_forges_nothing(capsys, monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *args, **kwargs: True)
+    monkeypatch.setattr(np, "isfinite", lambda *args, **kwargs: np.True_)
+    assert _verdict(capsys, exercises.check_dilate_kernel_1d, lambda w, d: np.zeros((len(w) - 1) * d + 1)).startswith(
+        "NOT YET: dilate_kernel_1d("
+    )
+
+
+class _LoopingRepr:
+    def __repr__(self):
+        while True:
+            pass
+
+
+class _RaisingRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+class _RaisingStr(Exception):
+    def __str__(self):
+        raise RuntimeError("no str")
+
+
+class _SlowInt(int):
+    def __int__(self):
+        import time
+
+        time.sleep(30)
+        return 0
+
+    __index__ = __int__
+
+
+class _Base(BaseException):
+    pass
+
+
+def _ignores_alarm(k, d):
+    import signal
+
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    while True:
+        pass
+
+
+def _switches_timer_off(k, d):
+    import signal
+
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    while True:
+        pass
+
+
+def _long_c_call(k, d):
+    return sum(range(4 * 10**7)) * 0 + (k - 1) * d + 1
+
+
+def _nested_checker(k, d):
+    exercises.check_effective_kernel_size(lambda k, d: (k - 1) * d + 1)
+    while True:
+        pass
+
+
+def _raise(error):
+    def learner(k, d):
+        raise error
+
+    return learner
+
+
+ESCAPES = {
+    "looping repr": (lambda k, d: _LoopingRepr(), "was stopped after 0.3 s"),
+    "ignored SIGALRM": (_ignores_alarm, "was stopped after 0.3 s"),
+    "timer switched off": (_switches_timer_off, "was stopped after 0.3 s"),
+    "long C call": (_long_c_call, "0.3 s"),
+    "nested checker": (_nested_checker, "raised RuntimeError: a checker cannot run inside the function it checks"),
+    "slow __int__": (lambda k, d: _SlowInt(k * d), "returned"),
+    "raising repr": (lambda k, d: _RaisingRepr(), "whose repr() raised RuntimeError"),
+    "raising str": (_raise(_RaisingStr()), "raised _RaisingStr: (its message could not be shown"),
+    "BaseException": (_raise(_Base("out")), "raised _Base: out"),
+    "KeyboardInterrupt": (_raise(KeyboardInterrupt()), "raised KeyboardInterrupt"),
+}
+
+
+@pytest.mark.skipif(not exercises.USE_SIGNALS, reason="SIGALRM is the limit's main path")
+@pytest.mark.parametrize("kind", sorted(ESCAPES))
+def test_the_limit_and_the_one_line_verdict_cannot_be_escaped(capsys, monkeypatch, kind):
+    import time
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.3)
+    learner, words = ESCAPES[kind]
+    started = time.monotonic()
+    line = _verdict(capsys, exercises.check_effective_kernel_size, learner)
+    took = time.monotonic() - started
+    assert line.startswith("NOT YET: effective_kernel_size(") and words in line, line
+    assert took < 0.3 + 1.0 or kind == "long C call", took  # a C call is reported as soon as it returns
+
+
+TYPICAL_MISTAKES = [
+    ("effective_kernel_size", lambda k, d: k * d, "it looks like K * d"),
+    ("effective_kernel_size", lambda k, d: (k - 1) * d, "it looks like off by one"),
+    ("conv_output_size", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1, "the dilation is forgotten"),
+    ("conv_output_size", lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1, "padding is counted on one side"),
+    ("dilate_kernel_1d", lambda w, d: np.repeat(w, d), "each tap is repeated d times"),
+    ("dilated_conv1d", lambda x, w, d: _dilated_conv1d(x, w[::-1].copy(), d), "the kernel is flipped"),
+    ("same_padding", lambda k, d: ((k - 1) // 2, (k - 1) - (k - 1) // 2), "the dilation is dropped"),
+    ("same_padding", lambda k, d: ((k - 1) * d - (k - 1) * d // 2, (k - 1) * d // 2), "the two sides are swapped"),
+    ("tap_positions", lambda i, k, d, s: [i + j * d for j in range(k)], "the stride is forgotten"),
+    ("torch_to_keras_kernel", lambda w: w.reshape(w.shape[2], w.shape[3], w.shape[1], w.shape[0]), "reshape"),
+    ("torch_to_keras_kernel", lambda w: np.transpose(w, (2, 3, 0, 1)), "output and input axes are swapped"),
+    ("tf_same_padding", lambda n, k, s, d: _tf_same(n, k, s, 1), "the dilation is dropped"),
+    ("tf_same_padding", lambda n, k, s, d: _tf_same(n, k, s, d)[::-1], "the sides are swapped"),
+    ("centre_to_max", lambda r: rf.describe(r).centre_to_max ** 0.5, "the 1D ratio"),
+    ("has_holes", lambda r: not rf.has_gridding(r), "the answer is inverted"),
+    ("fibonacci", lambda n: [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89][:n], "starts at 0"),
+    ("fastest_hole_free", lambda n: [2**i for i in range(n)], "powers of 2"),
+    ("wavenet_receptive_field", lambda n, s, k: 1 + s * (2**n - 1), "the kernel size is forgotten"),
+    ("wavenet_receptive_field", lambda n, s, k: s * (k - 1) * (2**n - 1), "off by one"),
+    ("valid_tap_fraction", lambda n, r: rf.valid_tap_fraction(n, r) ** 0.5, "the 1D fraction"),
+]
+
+
+@pytest.mark.parametrize(("name", "learner", "hint"), TYPICAL_MISTAKES)
+def test_typical_mistakes_are_named_in_the_learners_own_function_name(capsys, name, learner, hint):
+    line = _verdict(capsys, _checker(name), learner)
+    assert line.startswith(f"NOT YET: {_called(name)}(") and "; it looks like" in line and hint in line, line
+
+
+def test_when_grading_no_verdict_shows_an_expected_value(capsys, monkeypatch):
+    monkeypatch.setattr(exercises, "REVEAL_EXPECTED", False)
+    for name, learner, hint in TYPICAL_MISTAKES:
+        line = _verdict(capsys, _checker(name), learner)
+        assert hint in line and re.search(HIDDEN, line) is None, line
+    for name in CHECKERS:
+        for learner in (lambda *args: None, lambda *args: "abc"):
+            line = _verdict(capsys, _checker(name), learner, explained=name in EXPLAINS)
+            assert re.search(HIDDEN, line) is None, line
+
+
+HIDDEN = r"expected [\[(]|expected \d+(?! rates in)|of shape \(\d+,\)(?!, but)"  # a value, not a rule of chapter 7

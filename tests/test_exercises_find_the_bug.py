@@ -49,7 +49,7 @@ def test_repaired_loop_and_a_vectorised_answer_pass(capsys):
     exercises.check_find_the_bug_conv1d(repaired_loop)
     exercises.check_find_the_bug_conv1d(torch_reference)
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["PASS: all 8 hidden cases of find_the_bug_conv1d agree with the reference."] * 2
+    assert lines == ["PASS: all 8 hidden cases of dilated_conv1d_loop agree with the reference."] * 2
 
 
 def test_wrap_around_loop_fails_and_the_verdict_shows_where_its_samples_came_from(capsys):
@@ -57,7 +57,7 @@ def test_wrap_around_loop_fails_and_the_verdict_shows_where_its_samples_came_fro
     lines = capsys.readouterr().out.splitlines()
     (x, w, d), _ = exercises._find_the_bug_cases()[0]
     assert (len(x), len(w), d) == (9, 3, 2)
-    assert lines[0].startswith("NOT YET: find_the_bug_conv1d([") and "values differ" in lines[0]
+    assert lines[0].startswith("NOT YET: dilated_conv1d_loop([") and "values differ" in lines[0]
     # Output 0 reads offsets 0, -2, -4; on 9 samples Python takes -2 and -4 from positions 7 and 5.
     assert x[-2] == x[7] and x[-4] == x[5]
     assert "Output 0 read x[0], x[-2], x[-4]" in lines[1]
@@ -72,7 +72,7 @@ def test_wrap_around_loop_fails_and_the_verdict_shows_where_its_samples_came_fro
 def test_flipped_repair_is_named_as_a_true_convolution(capsys):
     exercises.check_find_the_bug_conv1d(flipped_loop)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("NOT YET: find_the_bug_conv1d(")
+    assert lines[0].startswith("NOT YET: dilated_conv1d_loop(")
     assert lines[1].strip().startswith("These are the outputs of a true convolution (kernel flipped)")
     assert len(lines) == 2
 
