@@ -333,6 +333,7 @@ TABLE: dict[str, Entry | str] = {
         size=(24, (*POSITIVE_INT, 20, 26)),
         width=(2, POSITIVE_INT),
         rate=(D, (*POSITIVE_INT, 1, 5)),
+        batch=(1, POSITIVE_INT),
     ),
     # demos
     "demos.squares_batch": E(
