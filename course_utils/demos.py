@@ -116,7 +116,9 @@ def _train(
     desc: str,
     progress: bool,
 ) -> list[float]:
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    # fused: one C++ kernel per step instead of a dozen small ops per parameter (a quarter of a
+    # small model's step time); the same update, computed in the same order on any thread count
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     model.train()
     losses = []
     bar = None
