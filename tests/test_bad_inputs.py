@@ -134,6 +134,7 @@ RECORDS = {
 TABLE: dict[str, Entry | str] = {
     # the package
     "setup": E(seed=(D, (-1, 1.7, "abc", None, True, 2**32, NAN)), plots=(False, BOOL), _run=False),
+    "limit_threads": E(threads=(D, POSITIVE_INT)),
     "max_abs_diff": E(a=([1.0], (None, "abc", RAGGED)), b=([1.0], (None, "abc", [1.0, 2.0])), decimals=(D, NONNEG_INT)),
     # anim
     "anim.SlideConfig": E(
