@@ -22,6 +22,11 @@ __version__ = "0.1.0"
 
 SEED = 0
 
+# The course's thread policy, decided here for every chapter: the models and tensors of the course
+# are small, so one thread is as fast as two, and a second thread that spins while another program
+# holds the other core (a browser, a video call, a second notebook) makes a cell 10-30x slower.
+THREADS = 1
+
 _SUBMODULES = (
     "anim",
     "backbones",
@@ -40,7 +45,7 @@ _SUBMODULES = (
     "widgets",
 )
 
-__all__ = ["SEED", "max_abs_diff", "setup", *_SUBMODULES]
+__all__ = ["SEED", "THREADS", "limit_threads", "max_abs_diff", "setup", *_SUBMODULES]
 
 # The plot style of Jonas1312's notebook "Dilation Rate Gridding Problem and How to Solve It With the
 # Fibonacci Sequence" (white figures, readable titles), kept small for PNGs in notebooks.
@@ -62,8 +67,8 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
     """First call of every notebook: seed every generator, set the plot style, quiet the frameworks.
 
     Seeds Python's ``random``, NumPy's global generator, and PyTorch / TensorFlow when they are
-    installed (without importing a framework that is not installed). ``plots=False`` leaves
-    matplotlib untouched.
+    installed (without importing a framework that is not installed), and applies the course's
+    thread policy (``limit_threads``). ``plots=False`` leaves matplotlib untouched.
     """
     import random
     import warnings
@@ -82,6 +87,7 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
 
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
+    limit_threads()
     if "tensorflow" in sys.modules:
         # Only seed TensorFlow if a chapter already imported it: importing it costs seconds.
         sys.modules["tensorflow"].random.set_seed(seed)
@@ -94,6 +100,33 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
     # 'same' convolution pads a copy of its input (chapter 3 uses exactly that case on purpose).
     warnings.filterwarnings("ignore", message=".*datetime.datetime.utcnow.*", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths", category=UserWarning)
+
+
+def limit_threads(threads: int = THREADS) -> None:
+    """Run PyTorch, TensorFlow (if imported) and NumPy's BLAS on ``threads`` threads (course: 1).
+
+    PyTorch's intra-op threads (``torch.set_num_threads``); TensorFlow's intra- and inter-op pools,
+    which it accepts only before it first runs an op (so ``tf_bridge.frameworks`` calls this right
+    after importing it); the BLAS under NumPy, through threadpoolctl where it is installed.
+    """
+    from ._checks import check_int
+
+    threads = check_int("threads", threads)
+    if _installed("torch"):
+        import torch
+
+        torch.set_num_threads(threads)
+    if "tensorflow" in sys.modules:
+        tf = sys.modules["tensorflow"]
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already ran an op: its pools are fixed until a restart
+            pass
+    if _installed("threadpoolctl"):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads, user_api="blas")
 
 
 def max_abs_diff(a: Any, b: Any, decimals: int = 10) -> float:

@@ -41,14 +41,15 @@ _TF: Any = None
 
 
 def frameworks() -> tuple[Any, Any]:
-    """Import TensorFlow and Keras once, quietly, and seed Keras (Python, NumPy, TF generators)."""
+    """Import TensorFlow and Keras once, quietly, on the course's threads; seed Keras (Python, NumPy, TF)."""
     global _TF
     if _TF is None:
         import keras
         import tensorflow as tf
 
-        from . import SEED  # importing course_utils already set the quiet-log environment variables
+        from . import SEED, limit_threads  # importing course_utils already set the quiet-log variables
 
+        limit_threads()  # the course's thread policy, before TensorFlow runs its first op
         keras.utils.set_random_seed(SEED)
         _TF = (tf, keras)
     return _TF

@@ -139,6 +139,7 @@ RECORDS = {
 TABLE: dict[str, Entry | str] = {
     # the package
     "setup": E(seed=(D, (-1, 1.7, "abc", None, True, 2**32, NAN)), plots=(False, BOOL), _run=False),
+    "limit_threads": E(threads=(D, POSITIVE_INT)),
     "max_abs_diff": E(
         a=([1.0, 1.0], (None, "abc", RAGGED, *HIDDEN)),
         b=([1.0, 1.0], (None, "abc", [1.0], *HIDDEN)),
@@ -351,6 +352,7 @@ TABLE: dict[str, Entry | str] = {
         size=(24, (*POSITIVE_INT, 20, 26)),
         width=(2, POSITIVE_INT),
         rate=(D, (*POSITIVE_INT, 1, 5)),
+        batch=(1, POSITIVE_INT),
     ),
     # demos
     "demos.squares_batch": E(
