@@ -101,11 +101,16 @@ def _call_with_alarm(fn: Callable[..., Any], args: tuple, kwargs: dict, seconds:
     if outer_left > 0:
         seconds = min(seconds, outer_left)
 
+    done = threading.Event()
+
     def on_alarm(signum: int, frame: Any) -> None:
+        # Python runs a handler a few bytecodes after the signal arrived: one that arrived just
+        # before the timer was switched off must not raise (or re-arm) in the caller's later code.
+        if done.is_set():
+            return
         signal.setitimer(signal.ITIMER_REAL, 0.2)
         raise _TimedOut
 
-    done = threading.Event()
     main = threading.get_ident()
 
     def watchdog() -> None:

@@ -911,3 +911,28 @@ def test_when_grading_no_verdict_shows_an_expected_value(capsys, monkeypatch):
 
 
 HIDDEN = r"expected [\[(]|expected \d+(?! rates in)|of shape \(\d+,\)(?!, but)"  # a value, not a rule of chapter 7
+
+
+def test_an_alarm_handled_after_the_call_ended_raises_nothing_later(capsys, monkeypatch):
+    """A SIGALRM that arrives as the limit is switched off is handled by Python a few bytecodes
+    later: it must not raise in (or re-arm a timer for) the code that runs after the checker."""
+    import signal
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+    real_signal = signal.signal
+
+    def restore_after_a_late_alarm(signum, handler):
+        current = signal.getsignal(signal.SIGALRM)
+        if signum == signal.SIGALRM and getattr(current, "__name__", "") == "on_alarm" and handler is not current:
+            signal.raise_signal(signal.SIGALRM)  # handled now, by the checker's handler, after the call ended
+        return real_signal(signum, handler)
+
+    monkeypatch.setattr(signal, "signal", restore_after_a_late_alarm)
+
+    def loops(k, d):
+        while True:
+            pass
+
+    line = _verdict(capsys, exercises.check_effective_kernel_size, loops)
+    assert line.startswith("NOT YET: effective_kernel_size(1, 1) was stopped after 0.2 s")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no timer left armed for later code
