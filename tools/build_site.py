@@ -738,7 +738,29 @@ def _trim_slide(cells: list, continued: bool = False) -> list:
             units[k].keep = False
         used = _choose([units[k] for k in prose if k < shows], 0, PROSE_BUDGET - reserve, first=True)
         _choose([units[k] for k in prose if k >= shows], used, PROSE_BUDGET, first=False)
+    else:
+        # A list, formula or table that does not fit goes on, with what follows it, on a sub-slide of
+        # its own (trimmed the same way) rather than into the notes: it is what the audience reads.
+        page = 0
+        while True:
+            cut = next((k for k in prose if not units[k].keep), None)
+            if cut is None or not any(u.kind in ("list", "atomic") for u in units[cut : _run_end(units, cut) + 1]):
+                break
+            page += 1
+            for unit in units[cut:]:
+                unit.page = page
+            _choose([units[k] for k in prose if k >= cut], 0, PROSE_BUDGET, first=True)
+    for before, unit in itertools.pairwise(units):
+        if not unit.cost:
+            unit.page = before.page  # a heading or figure stays with the prose before it
     return _rebuild(cells, units)
+
+
+def _run_end(units: list[_Unit], start: int) -> int:
+    end = start
+    while units[end].glue and end + 1 < len(units):
+        end += 1
+    return end
 
 
 def _rebuild(cells: list, units: list[_Unit]) -> list:
