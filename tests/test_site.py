@@ -904,7 +904,7 @@ def _rendered_text(node, headings: bool) -> str:
     if not headings:
         for heading in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
             heading.decompose()
-    return " ".join(body.get_text(" ").split())
+    return " ".join(body.get_text().split())
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name[:2])

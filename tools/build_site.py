@@ -539,7 +539,15 @@ _LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)]) ", re.M)
 def prose_chars(markdown: str) -> int:
     """Characters of prose a reader sees in `markdown`, about as the page renders it: no headings,
     pictures, link targets, emphasis marks, table rules or list markers; whitespace counted once."""
-    text = re.sub(r"^ {0,3}#{1,6} .*$", "", markdown, flags=re.M)
+    held = []  # code spans and inline math keep every character (a * or | in them is shown)
+
+    def hold(match: re.Match) -> str:
+        held.append(match.group(1))
+        return "\x00" * len(match.group(1))
+
+    text = re.sub(r"`([^`\n]*)`", hold, markdown)
+    text = re.sub(r"(\$[^$\n]+\$)", hold, text)
+    text = re.sub(r"^ {0,3}#{1,6} .*$", "", text, flags=re.M)
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"<[^>]+>", "", text)
@@ -579,11 +587,12 @@ def _block_kind(block: str) -> str:
 
 def _balanced(text: str) -> bool:
     """True when `text` can end a piece of Markdown: no emphasis, code, math, link or bracket left open."""
-    plain = text.replace("$$", "")
+    text = re.sub(r"`[^`]*`", "", text)  # code spans and math may hold * [ ( of their own
+    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", "", text, flags=re.S)
     bold = text.count("**")
     return (
-        plain.count("$") % 2 == 0
-        and text.count("`") % 2 == 0
+        "$" not in text
+        and "`" not in text
         and bold % 2 == 0
         and (text.count("*") - 2 * bold) % 2 == 0
         and text.count("[") == text.count("]")
