@@ -848,13 +848,11 @@ def test_guide_gives_one_duration_per_chapter_and_the_keys():
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name[:2])
 def test_fitting_a_deck_loses_nothing(path):
-    """Splitting tall slides keeps every word, line of code and output, in order, and the cell kinds."""
+    """Cutting long prose and splitting tall slides keeps every word (on a slide or in its notes), line of
+    code and output, in order."""
     nb = nbformat.read(path, as_version=4)
     before = _without_solutions(nb)
     after = _deck_cells(nb)
-
-    def markdown(cells):
-        return [block.strip() for c in cells if c.cell_type == "markdown" for block in re.split(r"\n\s*\n", c.source)]
 
     def code(cells):
         return [c.source for c in cells if c.cell_type == "code" and "deck-output-only" not in _tags(c)]
@@ -867,9 +865,92 @@ def test_fitting_a_deck_loses_nothing(path):
     def pictures(cells):
         return [o["data"]["image/png"] for c in cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
 
-    assert markdown(after) == markdown(before)
+    def prose(cells):  # prose moved into speaker notes counts, without the line that says it was moved
+        texts = [c.source.removeprefix(build_site.MOVED_PROSE) for c in cells if c.cell_type == "markdown"]
+        return re.sub(r"\s+", "", "".join(texts))
+
+    assert prose(after) == prose(before)
     assert code(after) == code(before)
     assert printed(after) == printed(before)
     assert pictures(after) == pictures(before)
     ids = [c.get("id") for c in after]
     assert len(ids) == len(set(ids)), "duplicate cell ids would give duplicate HTML ids"
+
+
+# --------------------------------------------------------------------------- prose that fits a slide
+
+MAX_SLIDE_PROSE = 650  # characters of visible prose per slide (the build aims at 600)
+_PIECE = re.compile(r"(-p\d+)+$")
+
+
+def _original_slides(nb) -> dict[str, int]:
+    """Each deck cell's slide in the notebook (solutions left out), by cell id."""
+    slides, number, started = {}, 0, False
+    for cell in _without_solutions(nb):
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if started and kind in ("slide", "subslide"):
+            number += 1
+        started = started or kind not in ("notes", "skip")
+        slides[cell.get("id")] = number
+    return slides
+
+
+def _rendered_text(node, headings: bool) -> str:
+    import copy as copy_module
+
+    body = copy_module.copy(node.select_one(".jp-RenderedMarkdown"))
+    if body is None:
+        return ""
+    if not headings:
+        for heading in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+            heading.decompose()
+    return " ".join(body.get_text().split())
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name[:2])
+def test_slides_keep_their_prose_short_and_lose_none(site, path):
+    """Every slide shows at most MAX_SLIDE_PROSE characters of prose (headings, code and outputs not
+    counted); the rest of a long slide's text is in that slide's speaker notes, so every character of
+    each Markdown cell of the chapter is on a slide or in the notes of its slide, in order."""
+    from bs4 import BeautifulSoup
+
+    nb = nbformat.read(path, as_version=4)
+    slide_of = _original_slides(nb)
+    deck = BeautifulSoup((site / f"slides/{path.stem}.slides.html").read_text(encoding="utf-8"), "html.parser")
+    page = BeautifulSoup((site / f"notebooks/{path.stem}.html").read_text(encoding="utf-8"), "html.parser")
+    prefix = " ".join(BeautifulSoup(build_site.MOVED_PROSE, "html.parser").get_text().replace("*", "").split())
+
+    long_slides, pieces, misplaced = {}, {}, []
+    sections = [s for s in deck.select("div.slides section") if s.find("section") is None]
+    for number, section in enumerate(sections, 1):
+        shown, before = 0, None
+        for cell in section.select("div.jp-Cell"):
+            original = _PIECE.sub("", cell.get("id", "").removeprefix("cell-id="))
+            in_notes = cell.find_parent("aside") is not None
+            if "jp-MarkdownCell" in cell.get("class", []) and original in slide_of:
+                text = _rendered_text(cell, headings=True)
+                if in_notes and text.startswith(prefix):  # prose moved off its slide
+                    text = text[len(prefix) :]
+                    if before is None or slide_of.get(before) != slide_of[original]:
+                        misplaced.append((number, original, before))
+                pieces.setdefault(original, []).append(text)
+                if not in_notes:
+                    shown += len(_rendered_text(cell, headings=False))
+            if not in_notes:
+                before = original
+        if shown > MAX_SLIDE_PROSE:
+            long_slides[number] = shown
+    assert long_slides == {}, f"{path.stem}: slides with more than {MAX_SLIDE_PROSE} characters of prose"
+    assert misplaced == [], f"{path.stem}: moved prose not on the slide it came from (slide, cell, before)"
+
+    lost = []
+    for cell in _without_solutions(nb):
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if cell.cell_type != "markdown" or kind in ("notes", "skip"):
+            continue
+        whole = page.find(id=f"cell-id={cell.get('id')}")
+        expected = re.sub(r"\s+", "", _rendered_text(whole, headings=True))
+        found = re.sub(r"\s+", "", "".join(pieces.get(cell.get("id"), [])))
+        if found != expected:
+            lost.append((cell.get("id"), expected[:60], found[:60]))
+    assert lost == [], f"{path.stem}: Markdown cells whose text differs between the page and the deck"

@@ -515,9 +515,323 @@ def _output_piece(cell, outputs):
     return piece
 
 
+# --------------------------------------------------------------------------- prose that fits
+
+# A slide carries at most about PROSE_BUDGET characters of visible Markdown prose (headings, figures,
+# code and outputs not counted). The notebook keeps all of its text, for the learner who reads it;
+# the deck keeps the lead of an over-long slide: its heading, its first paragraphs up to the budget
+# (lists and formulas whole where they fit, a paragraph cut only between sentences or list items),
+# and the first sentences of the paragraph after the slide's code, which says what the code or figure
+# shows. The rest moves, in order, into that slide's speaker notes, under MOVED_PROSE, where the
+# speaker view and the handouts show it. A Summary or References slide continues on sub-slides instead:
+# its list is what the audience reads. This runs before the slides are measured for height.
+PROSE_BUDGET = 600  # visible characters of prose a slide keeps
+PROSE_ATOMIC = 640  # a formula, table or glued lead-in may take a slide up to this, rather than move
+MOVED_PROSE = "*On the slide in the notebook:*"
+MOVED_TAG = "deck-moved-prose"  # tag of a speaker-notes cell holding prose moved off its slide
+CONTINUED_SLIDES = re.compile(r"^#{1,3} +(Summary|References)\b", re.I)
+
+_ABBREVIATION = re.compile(r"(^|[\s(])(?:[A-Z][a-z]?|[A-Z]\.-[A-Z]|e\.g|i\.e|cf|vs|al|Fig|Eq|Sec|no|pp?)\.$")
+_SENTENCE_GAP = re.compile(r"[.!?][*_)\"'\u201d\u2019]*(\s+)(?=[A-Z(\[*`$\"\u201c])")
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)]) ", re.M)
+
+
+def prose_chars(markdown: str) -> int:
+    """Characters of prose a reader sees in `markdown`, about as the page renders it: no headings,
+    pictures, link targets, emphasis marks, table rules or list markers; whitespace counted once."""
+    held = []  # code spans and inline math keep every character (a * or | in them is shown)
+
+    def hold(match: re.Match) -> str:
+        held.append(match.group(1))
+        return "\x00" * len(match.group(1))
+
+    text = re.sub(r"`([^`\n]*)`", hold, markdown)
+    text = re.sub(r"(\$[^$\n]+\$)", hold, text)
+    text = re.sub(r"^ {0,3}#{1,6} .*$", "", text, flags=re.M)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"^ *\|?[-:| ]+\|? *$", "", text, flags=re.M)
+    text = re.sub(r"^ *(?:[-*+]|\d+[.)]) ", "", text, flags=re.M)
+    text = re.sub(r"[*|`]", "", text)
+    return len(" ".join(text.split()))
+
+
+def _blocks(source: str) -> list[str]:
+    """The Markdown blocks of a cell: split at blank lines, never inside a $$ formula or a ``` fence."""
+    blocks, current = [], []
+    for line in source.strip().split("\n"):
+        text = "\n".join(current)
+        if not line.strip() and text.count("$$") % 2 == 0 and text.count("```") % 2 == 0:
+            if current:
+                blocks.append(text)
+            current = []
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _block_kind(block: str) -> str:
+    if re.match(r"^ {0,3}#{1,6} ", block):
+        return "heading"
+    if not re.sub(r"!\[[^\]]*\]\([^)]*\)", "", block).strip():
+        return "figure"
+    if block.startswith(("$$", "|", "```", "<")):
+        return "atomic"
+    if _LIST_ITEM.match(block):
+        return "list"
+    return "paragraph"
+
+
+def _balanced(text: str) -> bool:
+    """True when `text` can end a piece of Markdown: no emphasis, code, math, link or bracket left open."""
+    text = re.sub(r"`[^`]*`", "", text)  # code spans and math may hold * [ ( of their own
+    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", "", text, flags=re.S)
+    bold = text.count("**")
+    return (
+        "$" not in text
+        and "`" not in text
+        and bold % 2 == 0
+        and (text.count("*") - 2 * bold) % 2 == 0
+        and text.count("[") == text.count("]")
+        and text.count("(") == text.count(")")
+    )
+
+
+def _units(block: str, kind: str) -> list[tuple[int, int]]:
+    """Where `block` may be cut: sentences of a paragraph, top-level items of a list (start, end)."""
+    if kind == "list":
+        starts = [m.start() for m in _LIST_ITEM.finditer(block)]
+        return [(s, e - 1 if e < len(block) else e) for s, e in itertools.pairwise([*starts, len(block)])]
+    if kind != "paragraph":
+        return [(0, len(block))]
+    units, start = [], 0
+    for gap in _SENTENCE_GAP.finditer(block):
+        end = gap.start(1)
+        if _ABBREVIATION.search(block[:end].rstrip("*_)\"'\u201d\u2019")) or not _balanced(block[:end]):
+            continue
+        units.append((start, end))
+        start = gap.end(1)
+    units.append((start, len(block)))
+    return units
+
+
+class _Unit:
+    """A piece of a slide's prose that stays or moves as one: a sentence, a list item, a formula."""
+
+    def __init__(self, cell: int, block: int, start: int, end: int, text: str, kind: str):
+        self.cell, self.block, self.start, self.end, self.kind = cell, block, start, end, kind
+        self.cost = 0 if kind in ("heading", "figure") else prose_chars(text)
+        self.text = text
+        self.glue = False  # stays or moves with the unit after it
+        self.keep = kind in ("heading", "figure")
+        self.page = 0
+
+
+def _slides_of(cells) -> list[list[int]]:
+    """Indices of `cells` grouped by slide (nbconvert's rule: 'slide' and 'subslide' open one)."""
+    groups, started = [[]], False
+    for i, cell in enumerate(cells):
+        kind = _slide_type(cell)
+        if started and kind in ("slide", "subslide"):
+            groups.append([])
+        started = started or kind not in ("notes", "skip")
+        groups[-1].append(i)
+    return [group for group in groups if group]
+
+
+def _visible_markdown(cell) -> bool:
+    return cell.cell_type == "markdown" and _slide_type(cell) not in ("notes", "skip")
+
+
+def _split_at_headings(cells: list) -> list:
+    """A slide's cells with every heading after its first visible block opening a sub-slide (a new
+    heading is a new topic: its prose gets its own budget)."""
+    out, seen = [], False
+    for cell in cells:
+        if not _visible_markdown(cell):
+            out.append(cell)
+            seen = seen or _slide_type(cell) not in ("notes", "skip")
+            continue
+        blocks = _blocks(cell.source)
+        cuts = [j for j, block in enumerate(blocks) if j > 0 and _block_kind(block) == "heading"]
+        opens = seen and bool(blocks) and _block_kind(blocks[0]) == "heading"
+        if not cuts and not opens:
+            out.append(cell)
+        else:
+            bounds = [0, *cuts, len(blocks)]
+            for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+                piece = _new_cell_like(cell, source="\n\n".join(blocks[a:b])) if cuts else copy.deepcopy(cell)
+                if k > 0 or opens:
+                    _set_slide_type(piece, "subslide")
+                out.append(piece)
+        seen = True
+    return out
+
+
+def _choose(units: list[_Unit], used: int, budget: int, first: bool) -> int:
+    """Keep `units` from the start while the slide's prose (`used` so far) stays within `budget`; a
+    glued run counts as one, and a run holding a formula, table or list item may take the slide to
+    PROSE_ATOMIC. With `first`, the first run is kept whatever its size. Returns the prose used."""
+    i = 0
+    while i < len(units):
+        j = i
+        while units[j].glue and j + 1 < len(units):
+            j += 1
+        run = units[i : j + 1]
+        cost = sum(u.cost for u in run)
+        atomic = len(run) > 1 or any(u.kind in ("atomic", "list") for u in run)
+        if cost and not first and used + cost > (max(budget, PROSE_ATOMIC) if atomic else budget):
+            break
+        for unit in run:
+            unit.keep = True
+        used += cost
+        first = first and not cost
+        i = j + 1
+    return used
+
+
+def _trim_slide(cells: list, continued: bool = False) -> list:
+    """One slide's cells with its prose cut to the budget (see PROSE_BUDGET); `continued`: the slide
+    goes on from a Summary or References slide and continues on sub-slides like it."""
+    units: list[_Unit] = []
+    after_code, shows = False, None
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "code" and _slide_type(cell) not in ("notes", "skip") and cell.get("outputs"):
+            after_code = True
+        if not _visible_markdown(cell):
+            continue
+        for b, block in enumerate(_blocks(cell.source)):
+            kind = _block_kind(block)
+            if after_code and shows is None and kind in ("paragraph", "list"):
+                shows = len(units)
+            for start, end in _units(block, kind):
+                units.append(_Unit(i, b, start, end, block[start:end], kind))
+    if sum(u.cost for u in units) <= PROSE_BUDGET:
+        return cells
+    for unit, after in itertools.pairwise(units):
+        text = unit.text.strip()
+        run_in = re.fullmatch(r"\*\*[^*]+\*\*", text) is not None  # "**Learning goals.**" leads into what follows
+        continues = unit.kind == "atomic" and after.kind == "paragraph" and after.text[:1].islower()
+        unit.glue = bool(after.cost) and after.cell == unit.cell and (text.endswith(":") or run_in or continues)
+
+    prose = [k for k, u in enumerate(units) if u.cost]
+    if continued:  # everything stays, on as few sub-slides as hold it, about equally full
+
+        def paginate(share: int) -> int:
+            page, used = 0, 0
+            for unit in units:
+                if unit.cost and used and used + unit.cost > share:
+                    page, used = page + 1, 0
+                unit.page, unit.keep, used = page, True, used + unit.cost
+            return page + 1
+
+        fewest = paginate(PROSE_BUDGET)
+        total = sum(u.cost for u in units)
+        share = -(-total // fewest)
+        while share < PROSE_BUDGET and paginate(share) > fewest:
+            share += 10
+        if share >= PROSE_BUDGET:
+            paginate(PROSE_BUDGET)
+        return _rebuild(cells, units)
+    used = _choose([units[k] for k in prose], 0, PROSE_BUDGET, first=True)
+    if shows is not None and not units[shows].keep:
+        # keep room for the start of what the code shows: the lead gets the budget less that
+        end = shows
+        while units[end].glue and end + 1 < len(units):
+            end += 1
+        reserve = sum(u.cost for u in units[shows : end + 1])
+        for k in prose:
+            units[k].keep = False
+        used = _choose([units[k] for k in prose if k < shows], 0, PROSE_BUDGET - reserve, first=True)
+        _choose([units[k] for k in prose if k >= shows], used, PROSE_BUDGET, first=False)
+    else:
+        # A list, formula or table that does not fit goes on, with what follows it, on a sub-slide of
+        # its own (trimmed the same way) rather than into the notes: it is what the audience reads.
+        page = 0
+        while True:
+            cut = next((k for k in prose if not units[k].keep), None)
+            if cut is None or not any(u.kind in ("list", "atomic") for u in units[cut : _run_end(units, cut) + 1]):
+                break
+            page += 1
+            for unit in units[cut:]:
+                unit.page = page
+            _choose([units[k] for k in prose if k >= cut], 0, PROSE_BUDGET, first=True)
+    for before, unit in itertools.pairwise(units):
+        if not unit.cost:
+            unit.page = before.page  # a heading or figure stays with the prose before it
+    return _rebuild(cells, units)
+
+
+def _run_end(units: list[_Unit], start: int) -> int:
+    end = start
+    while units[end].glue and end + 1 < len(units):
+        end += 1
+    return end
+
+
+def _rebuild(cells: list, units: list[_Unit]) -> list:
+    """The slide's cells with each Markdown cell cut into runs: kept runs stay visible (a run on a later
+    page opens a sub-slide), moved runs become speaker-notes cells right where their text was."""
+    out, page = [], 0
+    for i, cell in enumerate(cells):
+        own = [u for u in units if u.cell == i]
+        if not own or all(u.keep and u.page == page for u in own):
+            out.append(cell)
+            continue
+        blocks = _blocks(cell.source)
+        runs: list[list] = []  # [keep, page, [(block, start, end), ...]]
+        for unit in own:
+            if not runs or (runs[-1][0], runs[-1][1]) != (unit.keep, unit.page):
+                runs.append([unit.keep, unit.page, []])
+            spans = runs[-1][2]
+            if spans and spans[-1][0] == unit.block:
+                spans[-1] = (unit.block, spans[-1][1], unit.end)
+            else:
+                spans.append((unit.block, unit.start, unit.end))
+        shown = False
+        for keep, run_page, spans in runs:
+            source = "\n\n".join(blocks[b][s:e].strip() for b, s, e in spans)
+            if keep:
+                piece = _new_cell_like(cell, source=source)
+                if run_page != page:
+                    _set_slide_type(piece, "subslide")
+                elif shown:
+                    _set_slide_type(piece, "-")
+                shown, page = True, run_page
+            else:
+                piece = _new_cell_like(cell, source=f"{MOVED_PROSE}\n\n{source}")
+                _set_slide_type(piece, "notes")
+                piece.metadata["tags"] = [MOVED_TAG]
+                piece.metadata.pop("alt", None)
+            out.append(piece)
+    return out
+
+
+def trim_prose(cells: list) -> list:
+    """The deck's cells with every slide's visible prose cut to PROSE_BUDGET (see above)."""
+    out, continued = [], False
+    for group in _slides_of(cells):
+        slide = [cells[i] for i in group]
+        first = next((c.source.lstrip() for c in slide if _visible_markdown(c)), "")
+        if first.startswith("#"):  # a slide with its own heading; one without goes on from the last
+            continued = CONTINUED_SLIDES.match(first) is not None
+        if sum(prose_chars(c.source) for c in slide if _visible_markdown(c)) <= PROSE_BUDGET:
+            out += slide
+            continue
+        split = _split_at_headings(slide)
+        for part in _slides_of(split):
+            out += _trim_slide([split[i] for i in part], continued)
+    return out
+
+
 def fit_deck(nb):
-    """The deck's notebook with every slide that would overflow split into sub-slides (see above)."""
+    """The deck's notebook with each slide's prose cut to the budget (the rest in its speaker notes) and
+    every slide that would still overflow split into sub-slides (see above)."""
     nb = copy.deepcopy(nb)
+    nb.cells = trim_prose(nb.cells)
     _WIDGET_STATE.clear()
     _WIDGET_STATE.update(
         nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
