@@ -385,3 +385,19 @@ print("limits read", "allowed" if resource.getrlimit(resource.RLIMIT_NOFILE) els
     for name, verdict in verdicts.items():
         assert verdict == ("allowed" if name in allowed else "refused"), (name, verdict)
     assert probe.read_text(encoding="utf-8") == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["probe.txt"]
+
+
+@pytest.mark.skipif(not grade.shutil.which("bwrap"), reason="bwrap is not installed here")
+def test_the_bwrap_sandbox_keeps_a_course_that_lives_under_tmp(tmp_path, monkeypatch):
+    """The sandbox's /tmp is empty: a checkout (and its .venv) under /tmp is mounted back, read-only."""
+    course = tmp_path / "course"
+    (course / "course_utils").mkdir(parents=True)
+    marker = course / "course_utils" / "__init__.py"
+    marker.write_text("", encoding="utf-8")
+    monkeypatch.setattr(grade, "ROOT", course)
+    probe = "import os, sys; print(os.path.exists(sys.argv[1]), os.access(sys.argv[1], os.W_OK))"
+    command = [grade.shutil.which("bwrap"), *grade.bwrap_arguments(), sys.executable, "-c", probe, str(marker)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0 and "ermission" in result.stderr:
+        pytest.skip("this system refuses bwrap's namespaces")
+    assert result.stdout.split() == ["True", "False"], result.stderr

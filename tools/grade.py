@@ -667,8 +667,18 @@ def runner_main() -> None:
 # The grader's side of one submission
 
 
-BWRAP = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-all",
-         "--die-with-parent", "--new-session"]  # fmt: skip
+BWRAP_SYSTEM = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+BWRAP_FLAGS = ["--unshare-all", "--die-with-parent", "--new-session"]
+
+
+def bwrap_arguments() -> list[str]:
+    """bwrap's view: the system read-only, an empty /tmp, and (read-only again, over that /tmp) the
+    course and the Python that runs it, which a checkout or a .venv under /tmp would otherwise lose."""
+    keep = sorted({str(ROOT), sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent)})
+    binds = [arg for path in keep if Path(path).is_dir() for arg in ("--ro-bind", path, path)]
+    return [*BWRAP_SYSTEM, *binds, *BWRAP_FLAGS]
+
+
 UNSHARE = ["--user", "--map-root-user", "--net", "--ipc", "--uts", "--pid", "--fork", "--kill-child"]
 SANDBOXES = ("auto", "bwrap", "unshare", "none")
 
@@ -687,8 +697,9 @@ def protection(choice: str = "auto") -> tuple[list[str], str]:
     else:
         layers.append("no system-call filter on this platform: answers could change files, run on Linux x86-64")
     bwrap, unshare = shutil.which("bwrap"), shutil.which("unshare")
-    if choice in ("auto", "bwrap") and bwrap and _works([bwrap, *BWRAP, "true"]):
-        return [bwrap, *BWRAP], "; ".join(["bwrap (read-only file system, no network, own process tree)", *layers])
+    if choice in ("auto", "bwrap") and bwrap and _works([bwrap, *bwrap_arguments(), "true"]):
+        how = "bwrap (read-only file system, no network, own process tree)"
+        return [bwrap, *bwrap_arguments()], "; ".join([how, *layers])
     if choice in ("auto", "unshare") and unshare and _works([unshare, *UNSHARE, "true"]):
         return [unshare, *UNSHARE], "; ".join(["unshare (no network, own process tree)", *layers])
     if choice in ("bwrap", "unshare"):
