@@ -380,6 +380,14 @@ def _taps_inner(w: np.ndarray) -> np.ndarray:
 _SCRATCH = threading.local()
 
 
+def _plan_buffers(inner: int, o: int, dtype: np.dtype, total: int) -> tuple[tuple[int, ...], np.ndarray]:
+    """The block widths to choose from for ``total`` positions, and a scratch buffer that holds the
+    columns and the product of the widest block (a short rest joins the block before it)."""
+    candidates = _candidates(inner, o, dtype.itemsize, total)
+    widest = max(candidates[-1], getattr(_FORCED, "width", None) or 0)
+    return candidates, _scratch((inner + o) * (widest + candidates[0]), dtype)
+
+
 def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
     """A per-thread flat buffer of at least ``size`` items, reused between calls (no page faults)."""
     buffer = getattr(_SCRATCH, "buffer", None)
@@ -408,9 +416,7 @@ def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], dilat
     kernel = _taps_inner(w)
     inner, o = kernel.shape
     out = np.empty((n, o, height * pitch), dtype=xp.dtype)
-    candidates = _candidates(inner, o, xp.itemsize, band_len)
-    widest = max(candidates[-1], getattr(_FORCED, "width", None) or 0)
-    scratch = _scratch((inner + o) * (widest + candidates[0]), xp.dtype)
+    candidates, scratch = _plan_buffers(inner, o, xp.dtype, band_len)
     with _one_blas_thread(candidates):
         for b in range(n):
             for start, stop in _blocks(("2d", inner, o, xp.dtype.str), candidates, band_len):
@@ -439,9 +445,7 @@ def _shift_gemm_1d(x: np.ndarray, w: np.ndarray, left: int, length: int, dilatio
     inner, o = kernel.shape
     shifts = [t * dilation - left for t in range(k)]
     out = np.empty((n, o, length), dtype=x.dtype)
-    candidates = _candidates(inner, o, x.itemsize, length)
-    widest = max(candidates[-1], getattr(_FORCED, "width", None) or 0)
-    scratch = _scratch((inner + o) * (widest + candidates[0]), x.dtype)
+    candidates, scratch = _plan_buffers(inner, o, x.dtype, length)
     with _one_blas_thread(candidates):
         for b in range(n):
             for start, stop in _blocks(("1d", inner, o, x.dtype.str), candidates, length):
