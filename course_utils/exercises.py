@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_callable, check_float, check_str
+from ._checks import check_callable, check_float, check_int, check_str
 
 # The references, bound when this module is imported: a notebook that later replaces
 # ``conv.effective_kernel_size`` (or anything else in a module) does not change what a checker expects.
@@ -167,29 +167,30 @@ class _OpaqueCollection(_Opaque, Set):
         return 0
 
 
-def _safe_repr(value: Any) -> str:
-    """``repr(value)`` on one line; a repr that raises is named, a repr that loops meets the limit."""
+def _safe_text(convert: Callable[[Any], Any], value: Any) -> tuple[str, str | None]:
+    """``convert(value)`` (``repr`` or ``str`` of the learner's object) on one line, and the name of
+    the exception it raised (None when it worked; a result that is not a str counts as TypeError).
+    One that loops meets the time limit."""
     try:
-        text = repr(value)
+        text = convert(value)
         if type(text) is not str:
-            raise TypeError("repr() did not return a str")
+            raise TypeError(f"{convert.__name__}() did not return a str")
     except _TimedOut:
         raise
     except BaseException as exc:  # noqa: BLE001 -- the learner's object: anything can come out
-        return f"<a {type(value).__name__} object whose repr() raised {type(exc).__name__}>"
-    return _one_line(text)
+        return "", type(exc).__name__
+    return _one_line(text), None
+
+
+def _safe_repr(value: Any) -> str:
+    """``repr(value)`` on one line; a repr that raises is named, a repr that loops meets the limit."""
+    text, failed = _safe_text(repr, value)
+    return text if failed is None else f"<a {type(value).__name__} object whose repr() raised {failed}>"
 
 
 def _safe_message(error: BaseException) -> str:
-    try:
-        text = str(error)
-        if type(text) is not str:
-            raise TypeError("str() did not return a str")
-    except _TimedOut:
-        raise
-    except BaseException as exc:  # noqa: BLE001
-        return f"(its message could not be shown: str() raised {type(exc).__name__})"
-    return _one_line(text)
+    text, failed = _safe_text(str, error)
+    return text if failed is None else f"(its message could not be shown: str() raised {failed})"
 
 
 def _snapshot(value: Any, depth: int = 0) -> Any:
@@ -910,8 +911,6 @@ def check_valid_tap_fraction(learner: Callable[[int, int], float]) -> None:
 # Design exercises have many right answers. Their checkers judge the learner's answer against the
 # rules of the exercise and pass ``check_cases`` a ``_Verdict``: equal to the reference's verdict
 # exactly when the answer meets every rule, and printed with the reason when it does not.
-
-from ._checks import check_int  # noqa: E402 -- appended section; the module header belongs to others
 
 
 class _Verdict:
