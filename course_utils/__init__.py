@@ -86,7 +86,9 @@ def setup(seed: int = SEED, *, plots: bool = True) -> None:
         import torch
 
         torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        # No torch.use_deterministic_algorithms: on the CPU, with the course's one thread, every op
+        # the course uses is already deterministic, and that switch imports PyTorch's compiler
+        # stack (about a second of every chapter's first cell).
     limit_threads()
     if "tensorflow" in sys.modules:
         # Only seed TensorFlow if a chapter already imported it: importing it costs seconds.

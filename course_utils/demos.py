@@ -100,16 +100,23 @@ def delay_batch(
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
 def train(
     model: torch.nn.Module,
-    make_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    make_batch: Callable[[], Batch] | list[Batch] | tuple[Batch, ...],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     steps: int,
     lr: float = 3e-3,
     desc: str = "training",
     progress: bool = True,
 ) -> list[float]:
-    """Adam for ``steps`` steps on fresh batches; returns the losses. Shows a tqdm progress bar.
+    """Adam for ``steps`` steps; returns the losses. Shows a tqdm progress bar.
+
+    ``make_batch`` is a function returning a fresh ``(inputs, targets)`` pair at each step, or a
+    list of such pairs drawn beforehand and taken in order (several models can then train on the
+    very same images without drawing them again).
 
     Runs on one PyTorch thread whatever the caller set (restored afterwards), so the order of the
     sums does not depend on the thread count; with a float64 model, what another CPU's instruction
@@ -117,9 +124,14 @@ def train(
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {model!r}")
-    check_callable("make_batch", make_batch)
     check_callable("loss_fn", loss_fn)
     steps = check_int("steps", steps)
+    if isinstance(make_batch, (list, tuple)):
+        if len(make_batch) < steps:
+            raise ValueError(f"make_batch holds {len(make_batch)} batches, fewer than steps={steps}")
+        make_batch = iter(make_batch).__next__
+    else:
+        check_callable("make_batch", make_batch)
     lr = check_float("lr", lr, 0.0, min_open=True)
     check_str("desc", desc)
     progress = check_bool("progress", progress)
@@ -133,7 +145,7 @@ def train(
 
 def _train(
     model: torch.nn.Module,
-    make_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    make_batch: Callable[[], Batch],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     steps: int,
     lr: float,
@@ -152,7 +164,10 @@ def _train(
         # Steps and loss, no clock: the bar's stored state (its last frame) is the same on every run.
         bar = tqdm(total=steps, desc=desc, leave=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}")
     for _ in range(steps):
-        inputs, targets = make_batch()
+        batch = make_batch()
+        if not (isinstance(batch, tuple) and len(batch) == 2):
+            raise TypeError(f"make_batch must give (inputs, targets) pairs, got {type(batch).__name__}: {batch!r:.80}")
+        inputs, targets = batch
         optimiser.zero_grad()
         loss = loss_fn(model(inputs), targets)
         loss.backward()

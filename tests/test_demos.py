@@ -62,3 +62,32 @@ def test_bad_arguments():
         demos.squares_batch(1, 12)
     with pytest.raises(ValueError, match="lr must be > 0, got 0"):
         demos.train(torch.nn.Conv1d(1, 1, 1), lambda: None, torch.nn.functional.mse_loss, steps=1, lr=0)
+
+
+def test_train_on_a_list_of_batches_equals_training_on_the_same_batches_drawn_fresh():
+    """A list of batches drawn beforehand gives the very same weights as a function drawing them."""
+
+    def fit(make_batch):
+        torch.manual_seed(0)
+        model = torch.nn.Conv1d(1, 1, 3, padding=1).double()
+        losses = demos.train(model, make_batch, torch.nn.functional.mse_loss, steps=20, lr=0.05, progress=False)
+        return losses, model.weight.detach().clone()
+
+    rng = np.random.default_rng(3)
+    fresh = fit(lambda: demos.delay_batch(4, 16, 1, rng))
+    rng = np.random.default_rng(3)
+    drawn = [demos.delay_batch(4, 16, 1, rng) for _ in range(25)]  # more than needed: the first 20 are used
+    listed = fit(drawn)
+    assert fresh[0] == listed[0]
+    assert torch.equal(fresh[1], listed[1])
+
+
+def test_train_rejects_short_lists_and_batches_that_are_not_pairs():
+    batches = [demos.delay_batch(2, 8, 0)] * 3
+    model = torch.nn.Conv1d(1, 1, 1).double()
+    with pytest.raises(ValueError, match="make_batch holds 3 batches, fewer than steps=4"):
+        demos.train(model, batches, torch.nn.functional.mse_loss, steps=4, progress=False)
+    with pytest.raises(TypeError, match="make_batch must give \\(inputs, targets\\) pairs, got NoneType"):
+        demos.train(model, lambda: None, torch.nn.functional.mse_loss, steps=1, progress=False)
+    with pytest.raises(TypeError, match="make_batch must give \\(inputs, targets\\) pairs, got Tensor"):
+        demos.train(model, [torch.zeros(1, 1, 4)], torch.nn.functional.mse_loss, steps=1, progress=False)
