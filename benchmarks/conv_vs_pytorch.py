@@ -13,8 +13,14 @@ In a child the two implementations are timed alternately (ours, PyTorch, ours, .
 in machine load affects both alike; the ratio is of the two medians from the same run (and,
 as a second column, of the two fastest rounds, which load inflates least). Every
 configuration runs twice (two passes over all of them) and both rows are printed: on a busy
-machine the ratios hold better than the milliseconds. The first calls of a new shape let the fast
-path time its candidate block widths (see course_utils/conv.py); they are warm-up, not measured.
+machine the ratios hold better than the milliseconds.
+
+Two more columns say how far the kernel lets the fast path go. "GEMM" is the bare matrix product
+of the fast path (the same multiply-adds, on columns built beforehand), timed against PyTorch in
+the same way: the ratio no NumPy path built on this BLAS kernel can beat. "widths" times the fast
+path at four forced block widths against its own rule's width: the block width is a fixed rule,
+not a measurement, and this shows that the rule loses little on every kernel (see
+course_utils/conv.py).
 
 Two reference shapes: a 2D 'same' convolution at dilation 2 and a causal 1D one at dilation 8.
 Both sides get the same data and do the same multiply-adds. GFLOP/s counts 2 N O C K positions
@@ -33,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = ("Haswell", "SkylakeX", "Zen")
+SWEEP = (256, 1024, 4096, 16384)  # forced block widths (positions per product)
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CASES = [
     ("2D x(1,64,128,128) d=2 same", (1, 64, 128, 128), (64, 64, 3, 3), 2, "same"),
@@ -85,6 +92,7 @@ def child(rounds: int) -> None:
     kernel = ", ".join(str(i.get("architecture")) for i in pools) or "unknown"
     rng = np.random.default_rng(0)
     for name, xs, ws, d, padding in CASES:
+        inner, o = ws[1] * int(np.prod(ws[2:])), ws[0]
         ours, theirs = (conv.conv2d, F.conv2d) if len(xs) == 4 else (conv.conv1d, F.conv1d)
         x = rng.standard_normal(xs, dtype=np.float32)
         w = rng.standard_normal(ws, dtype=np.float32)
@@ -105,17 +113,31 @@ def child(rounds: int) -> None:
             with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
                 reference = run_torch().numpy()  # oneDNN logs the implementation it runs
             sys.stdout.flush()
-            for _ in range(20):  # warm-up until the fast path has timed its block widths
-                run_ours()
-                if all(plan.width for plan in conv._PLANS.values()):
-                    break
             t_ours, t_torch, best_ours, best_torch = interleaved_times(run_ours, run_torch, rounds=rounds)
-        widths = sorted({plan.width for key, plan in conv._PLANS.items() if key[0] == f"{len(xs) - 2}d"})
-        positions = int(np.prod(reference.shape[2:]))
+            positions = int(np.prod(reference.shape[2:]))
+            width = conv._block_width(inner, o, x.itemsize, positions)
+            kernel_matrix = rng.standard_normal((o, inner), dtype=np.float32)
+            columns = rng.standard_normal((inner, positions), dtype=np.float32)
+            product = np.empty((o, positions), dtype=np.float32)
+
+            blocks = tuple(conv._blocks(width, positions))
+
+            def run_gemm(a=kernel_matrix, b=columns, c=product, blocks=blocks):
+                for start, stop in blocks:  # the fast path's products alone, block by block
+                    np.matmul(a, b[:, start:stop], out=c[:, start:stop])
+
+            t_gemm, t_torch_again = interleaved_times(run_gemm, run_torch, rounds=rounds)[:2]
+            sweep = {}
+            for forced in SWEEP:
+                with conv._forced_width(forced):
+                    sweep[forced] = interleaved_times(run_ours, run_ours, rounds=max(5, rounds // 3))[0]
+            at_rule = interleaved_times(run_ours, run_ours, rounds=max(5, rounds // 3))[0]
         flops = 2 * xs[0] * ws[0] * ws[1] * int(np.prod(ws[2:])) * positions
         diff = float(np.abs(run_ours() - reference).max())
-        row = dict(case=name, kernel=kernel, ours=t_ours, torch=t_torch, flops=flops, diff=diff, widths=widths)
+        row = dict(case=name, kernel=kernel, ours=t_ours, torch=t_torch, flops=flops, diff=diff, width=width)
         row["best_ratio"] = best_ours / best_torch
+        row["gemm_ratio"] = t_gemm / t_torch_again
+        row["sweep"] = {str(k): v / at_rule for k, v in sweep.items()}
         print("RESULT " + json.dumps(row), flush=True)
 
 
@@ -161,10 +183,12 @@ def main() -> None:
         configs += [("Haswell", "AVX2"), ("Zen", "AVX2")]
     header = (
         f"{'OPENBLAS_CORETYPE':<18}{'NumPy runs':<11}{'PyTorch (oneDNN)':<18}{'case':<29}"
-        f"{'fast ms':>8}{'torch ms':>9}{'ratio':>7}{'(min)':>7}{'GFLOP/s':>13}  block   max|diff|"
+        f"{'fast ms':>8}{'torch ms':>9}{'ratio':>7}{'(min)':>7}{'GEMM':>6}{'GFLOP/s':>13}  block  "
+        f"{'widths ' + '/'.join(map(str, SWEEP)):<28}max|diff|"
     )
     print(header)
     worst: dict[tuple, float] = {}
+    sweeps: list[float] = []
     for _ in range(2):
         for kernel, isa in configs:
             rows, impl = run_child(kernel, isa, rounds)
@@ -176,15 +200,19 @@ def main() -> None:
                 label = f"{kernel}{' +AVX2' if isa else ''}"
                 print(
                     f"{label:<18}{row['kernel']:<11}{impl:<18}{row['case']:<29}{row['ours'] * 1e3:>8.2f}"
-                    f"{row['torch'] * 1e3:>9.2f}{ratio:>7.2f}{row['best_ratio']:>7.2f}{gflops:>13}  "
-                    f"{','.join(map(str, row['widths'])):<7} {row['diff']:.1e}"
+                    f"{row['torch'] * 1e3:>9.2f}{ratio:>7.2f}{row['best_ratio']:>7.2f}{row['gemm_ratio']:>6.2f}"
+                    f"{gflops:>13}  {row['width']:<6} {' '.join(f'{v:.2f}' for v in row['sweep'].values()):<28}"
+                    f"{row['diff']:.1e}"
                 )
+                sweeps.extend(row["sweep"].values())
     print(
         "ratio = median time(fast) / median time(PyTorch) in the same child, (min) the same for the fastest "
-        "rounds; GFLOP/s fast / PyTorch (medians); block = positions per product chosen by the fast path's "
-        "timing. +AVX2: PyTorch capped at AVX2 as well."
+        "rounds; GEMM = the same for the bare matrix products (what the BLAS kernel allows); GFLOP/s fast / "
+        "PyTorch (medians); block = positions per product (the fast path's fixed rule); widths = time at "
+        "each forced block width / time at the rule's width. +AVX2: PyTorch capped at AVX2 as well."
     )
     print(f"Highest median ratio over all rows of both runs: {max(worst.values()):.2f}")
+    print(f"Forced widths against the rule's width, over all rows: {min(sweeps):.2f} to {max(sweeps):.2f}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from contextlib import contextmanager, nullcontext
 from typing import Any, Literal
 
@@ -231,30 +230,23 @@ def _windows(xp: np.ndarray, out_shape: tuple[int, ...], ksize, strides, dilatio
 
 # Blocks of the fast path ------------------------------------------------------------------------
 # The stride-1 paths cut the output positions into blocks and compute each block as ONE product
-# (positions, K C) @ (K C, O). How wide a block runs fastest depends on the BLAS kernel (its
-# packing and cache blocking), not only on the cache: a rule tuned on one kernel was 3x slower
-# than PyTorch on another. So the width is chosen by measurement (FFTW's idea of a plan): the
-# first blocks of a new (problem, dtype, BLAS kernel) are computed at each candidate width and
-# timed, and the fastest width per output position is kept for that key in this process.
-# Which width is chosen never changes a bit of the result: every block starts at a multiple of
-# _UNIT positions (192, a multiple of the tiles of the GEMM micro-kernels: 4 to 64, 24 for
-# OpenBLAS's Haswell sgemm), so each output position meets the same micro-kernel at the same tile
-# offset in any block; the products run on one BLAS thread (a threaded BLAS splits them where the
-# width says); and widths are only varied when every product has at least _MIN_MACS multiply-adds,
-# above the special paths BLAS libraries take for small products (SkylakeX's, below 100^3).
+# (O, K C) @ (K C, positions), written straight into the (N, O, positions) output. In this
+# orientation the positions are the long side that a BLAS kernel streams through its packed copy
+# of the small (O, K C) weight matrix, and its speed hardly depends on the block width: measured
+# on OpenBLAS's Haswell, SkylakeX and Sandybridge kernels, float32 and float64, blocks from 192 to
+# 16384 positions run within 10% of one another (benchmarks/conv_vs_pytorch.py prints the sweep).
+# The other orientation, (positions, K C) @ (K C, O), was 2x slower at narrow blocks on Haswell's
+# kernel, which is why an earlier version timed several widths. So the width is a fixed rule: as
+# many positions as keep one block's columns and output within BLOCK_BYTES, which stays in a
+# core's level-2 cache (1 to 2 MiB on current x86 and ARM cores). The same shape always gets the
+# same blocks, so the same bits.
 
-# Bytes of the working set of the narrowest candidate block: its im2col rows (K C values per
-# position) plus its output (O values). Half a MiB stays in the level-2 cache of current x86 and
-# ARM cores; the wider candidates are 3 and 9 times that.
-BLOCK_BYTES = 512 * 1024
-_UNIT = 192
-_MIN_MACS = 1 << 23
-_MAX_BLOCK_BYTES = 16 * 1024 * 1024
-_GROWTH = (1, 3, 9)
-_SAMPLES = 3  # timed blocks per candidate width; the fastest of them counts
+BLOCK_BYTES = 2 * 1024 * 1024
+_ALIGN = 64  # block widths are multiples of 64 positions (256-byte rows in float32)
+# OpenBLAS splits a product among its threads above about 2^18 multiply-adds, at places that
+# depend on the thread count (and so do the last bits); the fast path runs such products on one.
+_THREADED_MACS = 1 << 18
 
-_PLANS: dict[tuple, _Plan] = {}
-_PLANS_LOCK = threading.Lock()
 _FORCED = threading.local()
 _BLAS: list = []
 
@@ -263,7 +255,7 @@ def _blas() -> tuple[str, Any]:
     """NumPy's BLAS library and kernel (e.g. ``openblas Haswell``) and a threadpoolctl handle on it.
 
     Found once per process (the kernel cannot change while it runs). Without threadpoolctl the
-    handle is None and the fast path keeps one fixed block width.
+    handle is None (NumPy's BLAS then keeps its own thread count).
     """
     if not _BLAS:
         try:
@@ -277,93 +269,42 @@ def _blas() -> tuple[str, Any]:
     return _BLAS[0]
 
 
-def _one_blas_thread(candidates: tuple[int, ...]):
-    """Where the width may vary, run the products on one BLAS thread.
-
-    A multi-threaded BLAS splits a product among its threads at places that depend on the width,
-    which would move the tile boundaries and so change the last bits; one thread keeps them put.
-    """
-    if len(candidates) == 1 and getattr(_FORCED, "width", None) is None:
+def _one_blas_thread(macs_per_product: int):
+    """Run products big enough to be split among BLAS threads on one thread: the same bits on any
+    thread count. Smaller products, or a BLAS already on one thread, are left alone (no cost)."""
+    if macs_per_product < _THREADED_MACS:
         return nullcontext()
     pools = _blas()[1]
     if pools is None or all(lib.num_threads == 1 for lib in pools.lib_controllers):
-        return nullcontext()  # no handle, or already one thread: nothing to limit
+        return nullcontext()
     return pools.limit(limits=1)
 
 
-def _candidates(inner: int, o: int, itemsize: int, total: int) -> tuple[int, ...]:
-    """Block widths (output positions per product) worth timing for ``total`` positions, narrowest first.
-
-    ``inner`` is K C, ``o`` the number of output channels. One width means nothing to choose.
-    """
-    per_position = (inner + o) * itemsize
-    cache = max(_UNIT, BLOCK_BYTES // per_position // _UNIT * _UNIT)
-    enough = -(-_MIN_MACS // (inner * o))  # positions for _MIN_MACS multiply-adds, rounded up
-    smallest = max(cache, -(-enough // _UNIT) * _UNIT)
-    if smallest >= total or smallest * per_position > _MAX_BLOCK_BYTES or _blas()[1] is None:
-        return (min(cache, total),)  # small or thin problems (or no threadpoolctl): one fixed width
-    widths = {min(smallest * g, total) for g in _GROWTH if smallest * g * per_position <= _MAX_BLOCK_BYTES}
-    return tuple(sorted(widths))
+def _block_width(inner: int, o: int, itemsize: int, total: int) -> int:
+    """Output positions per product: ``K C`` column values plus ``O`` outputs each, within BLOCK_BYTES."""
+    forced = getattr(_FORCED, "width", None)
+    if forced is not None:
+        return forced
+    width = max(_ALIGN, BLOCK_BYTES // ((inner + o) * itemsize) // _ALIGN * _ALIGN)
+    return min(width, total)
 
 
-class _Plan:
-    """Timings of the candidate widths of one key, then the winner."""
-
-    def __init__(self, candidates: tuple[int, ...]) -> None:
-        self.candidates = candidates
-        self.best: dict[int, float] = {}
-        self.count = dict.fromkeys(candidates, 0)
-        self.width = candidates[0] if len(candidates) == 1 else 0  # 0: still planning
-
-    def next(self, remaining: int) -> tuple[int, bool]:
-        """The width of the next block and whether to time it."""
-        if self.width:
-            return self.width, False
-        fitting = [c for c in self.candidates if c <= remaining and self.count[c] < _SAMPLES]
-        if not fitting:
-            return self.candidates[0], False
-        return min(fitting, key=lambda c: self.count[c]), True
-
-    def record(self, width: int, seconds_per_position: float) -> None:
-        with _PLANS_LOCK:
-            self.count[width] += 1
-            self.best[width] = min(self.best.get(width, np.inf), seconds_per_position)
-            if all(n >= _SAMPLES for n in self.count.values()):
-                self.width = min(self.best, key=self.best.__getitem__)
-
-
-def _blocks(key: tuple, candidates: tuple[int, ...], total: int):
-    """Yield ``(start, stop)`` blocks covering ``range(total)``; blocks being planned are timed here.
-
-    Every block starts at a multiple of ``_UNIT`` and is at least ``candidates[0]`` wide (a short
-    rest joins the block before it), so every width gives the same bits.
-    """
-    forced = getattr(_FORCED, "width", None) or (candidates[0] if len(candidates) == 1 else None)
-    plan = None
-    if forced is None:
-        full_key = (*key, total, _blas()[0])
-        plan = _PLANS.get(full_key)
-        if plan is None:
-            with _PLANS_LOCK:
-                plan = _PLANS.setdefault(full_key, _Plan(candidates))
+def _blocks(width: int, total: int):
+    """``(start, stop)`` blocks of ``width`` positions covering ``range(total)``; a rest shorter than
+    half a block joins the block before it (no thin product at the end)."""
     start = 0
     while start < total:
-        width, timed = (forced, False) if plan is None else plan.next(total - start)
         stop = start + width
-        if total - stop < candidates[0]:
+        if total - stop < width // 2:
             stop = total
-        began = time.perf_counter()
         yield start, stop
-        if timed:
-            plan.record(width, (time.perf_counter() - began) / (stop - start))
         start = stop
 
 
 @contextmanager
 def _forced_width(width: int):
-    """Compute every block at ``width`` positions (a multiple of ``_UNIT``) in this thread: for tests."""
-    if width % _UNIT:
-        raise ValueError(f"width must be a multiple of {_UNIT}, got {width}")
+    """Compute every block at ``width`` positions in this thread: for tests of the block edges."""
+    width = check_int("width", width)
     _FORCED.width = width
     try:
         yield
@@ -372,20 +313,12 @@ def _forced_width(width: int):
 
 
 def _taps_inner(w: np.ndarray) -> np.ndarray:
-    """``(O, C, *k)`` -> ``(K C, O)`` with the taps outermost: rows ``t C .. (t + 1) C`` are tap ``t``."""
+    """``(O, C, *k)`` -> ``(O, K C)`` with the taps outermost: columns ``t C .. (t + 1) C`` are tap ``t``."""
     o, c = w.shape[:2]
-    return np.ascontiguousarray(w.reshape(o, c, -1).transpose(2, 1, 0)).reshape(-1, o)
+    return np.ascontiguousarray(w.reshape(o, c, -1).transpose(0, 2, 1)).reshape(o, -1)
 
 
 _SCRATCH = threading.local()
-
-
-def _plan_buffers(inner: int, o: int, dtype: np.dtype, total: int) -> tuple[tuple[int, ...], np.ndarray]:
-    """The block widths to choose from for ``total`` positions, and a scratch buffer that holds the
-    columns and the product of the widest block (a short rest joins the block before it)."""
-    candidates = _candidates(inner, o, dtype.itemsize, total)
-    widest = max(candidates[-1], getattr(_FORCED, "width", None) or 0)
-    return candidates, _scratch((inner + o) * (widest + candidates[0]), dtype)
 
 
 def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
@@ -399,69 +332,68 @@ def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
 def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], dilations) -> np.ndarray:
     """Stride-1 2D convolution as one GEMM per block of output positions.
 
-    ``xp`` is the padded input with the channels last, ``(N, Hp, Wp, C)``. On the flattened padded
-    image a 2D shift is a 1D offset ``p * d_h * Wp + q * d_w``, so tap ``(p, q)`` reads a contiguous
-    band of rows. For each block of output positions the ``K = kh kw`` shifted bands are copied side
-    by side into a ``(block, K C)`` matrix (im2col, one block at a time) and the block is ONE product
-    ``(block, K C) @ (K C, O)``: no per-tap products, no pass that adds them. Output rows keep the
-    padded pitch ``Wp``; the ``Wp - W_out`` wrapped-around positions per row are computed and
-    dropped (3% of the work at 128x128).
+    ``xp`` is the padded input ``(N, C, Hp, Wp)``, contiguous. On the flattened padded image a 2D
+    shift is a 1D offset ``p * d_h * Wp + q * d_w``, so tap ``(p, q)`` reads, in every channel, a
+    contiguous run of the plane. For each block of output positions the ``K = kh kw`` shifted runs
+    are copied one under another into a ``(K C, block)`` matrix (im2col, one block at a time) and
+    the block is ONE product ``(O, K C) @ (K C, block)``, written straight into the output: no
+    per-tap products, no pass that adds them, no transposed copy of the input or the output.
+    Output rows keep the padded pitch ``Wp``; the ``Wp - W_out`` wrapped-around positions per row
+    are computed and dropped (3% of the work at 128x128).
     """
-    n, _, pitch, c = xp.shape
+    n, c, _, pitch = xp.shape
     height, width = out_shape
     band_len = (height - 1) * pitch + width
-    flat = xp.reshape(n, -1, c)
+    flat = xp.reshape(n, c, -1)
     taps = list(np.ndindex(*w.shape[2:]))
     offsets = [p * dilations[0] * pitch + q * dilations[1] for p, q in taps]
     kernel = _taps_inner(w)
-    inner, o = kernel.shape
+    o, inner = kernel.shape
     out = np.empty((n, o, height * pitch), dtype=xp.dtype)
-    candidates, scratch = _plan_buffers(inner, o, xp.dtype, band_len)
-    with _one_blas_thread(candidates):
+    block = _block_width(inner, o, xp.itemsize, band_len)
+    scratch = _scratch(inner * (block + block // 2), xp.dtype)  # the last block may take a short rest
+    with _one_blas_thread(o * inner * block):
         for b in range(n):
-            for start, stop in _blocks(("2d", inner, o, xp.dtype.str), candidates, band_len):
+            for start, stop in _blocks(block, band_len):
                 m = stop - start
-                columns = scratch[: m * inner].reshape(m, len(taps), c)
+                columns = scratch[: inner * m].reshape(len(taps), c, m)
                 for t, offset in enumerate(offsets):
-                    columns[:, t] = flat[b, start + offset : stop + offset]
-                product = scratch[m * inner : m * (inner + o)].reshape(m, o)
-                np.matmul(columns.reshape(m, inner), kernel, out=product)
-                out[b, :, start:stop] = product.T
+                    columns[t] = flat[b, :, start + offset : stop + offset]
+                np.matmul(kernel, columns.reshape(inner, m), out=out[b, :, start:stop])
     return out.reshape(n, o, height, pitch)[..., :width]
 
 
 def _shift_gemm_1d(x: np.ndarray, w: np.ndarray, left: int, length: int, dilation: int) -> np.ndarray:
     """Stride-1 1D convolution, block by block as in ``_shift_gemm``, without a padded copy of the input.
 
-    ``x`` has the channels last, ``(N, L, C)``. Output ``i`` reads ``x[i + t d - left]``. For each
-    block of outputs the ``K`` shifted slices are copied into a ``(block, K C)`` matrix; where a
-    tap's index falls outside the signal, its entries get the padding's zeros, so the block is one
-    GEMM as in 2D. The zeros are multiplied, not skipped: ``0 * inf`` is NaN, so a non-finite
-    weight on padding gives what PyTorch gives.
+    ``x`` is ``(N, C, L)``, contiguous. Output ``i`` reads ``x[:, i + t d - left]``. For each block of
+    outputs the ``K`` shifted runs are copied into a ``(K C, block)`` matrix; where a tap's index
+    falls outside the signal, its entries get the padding's zeros, so the block is one GEMM as in
+    2D. The zeros are multiplied, not skipped: ``0 * inf`` is NaN, so a non-finite weight on padding
+    gives what PyTorch gives.
     """
-    n, samples, c = x.shape
+    n, c, samples = x.shape
     k = w.shape[2]
     kernel = _taps_inner(w)
-    inner, o = kernel.shape
+    o, inner = kernel.shape
     shifts = [t * dilation - left for t in range(k)]
     out = np.empty((n, o, length), dtype=x.dtype)
-    candidates, scratch = _plan_buffers(inner, o, x.dtype, length)
-    with _one_blas_thread(candidates):
+    block = _block_width(inner, o, x.itemsize, length)
+    scratch = _scratch(inner * (block + block // 2), x.dtype)  # the last block may take a short rest
+    with _one_blas_thread(o * inner * block):
         for b in range(n):
-            for start, stop in _blocks(("1d", inner, o, x.dtype.str), candidates, length):
+            for start, stop in _blocks(block, length):
                 m = stop - start
-                columns = scratch[: m * inner].reshape(m, k, c)
+                columns = scratch[: inner * m].reshape(k, c, m)
                 for t, shift in enumerate(shifts):
                     lo, hi = min(max(start, -shift), stop), max(min(stop, samples - shift), start)
                     if lo >= hi:
-                        columns[:, t] = 0
+                        columns[t] = 0
                         continue
-                    columns[: lo - start, t] = 0
-                    columns[hi - start :, t] = 0
-                    columns[lo - start : hi - start, t] = x[b, lo + shift : hi + shift]
-                product = scratch[m * inner : m * (inner + o)].reshape(m, o)
-                np.matmul(columns.reshape(m, inner), kernel, out=product)
-                out[b, :, start:stop] = product.T
+                    columns[t, :, : lo - start] = 0
+                    columns[t, :, hi - start :] = 0
+                    columns[t, :, lo - start : hi - start] = x[b, :, lo + shift : hi + shift]
+                np.matmul(kernel, columns.reshape(inner, m), out=out[b, :, start:stop])
     return out
 
 
@@ -490,33 +422,6 @@ def _pad(x: np.ndarray, pads: tuple[tuple[int, int], ...], *, reuse: bool = Fals
     return out
 
 
-_LAYOUT = threading.local()
-
-
-def _channels_last(x: np.ndarray) -> np.ndarray:
-    """``(N, C, *S)`` -> a contiguous ``(N, *S, C)`` copy, in a per-thread buffer reused between calls.
-
-    When a channel's plane is a multiple of 4 KiB long, the C values one position gathers lie at
-    addresses that share their cache sets, and the transposing copy crawls (20x slower at 128x128);
-    such planes are first copied, at memory speed, into rows 16 items longer.
-    """
-    n, c = x.shape[:2]
-    size = int(np.prod(x.shape[2:]))
-    key = (x.shape, x.dtype.str)
-    if getattr(_LAYOUT, "key", None) == key:
-        out = _LAYOUT.buffer
-    else:
-        out = np.empty((n, *x.shape[2:], c), dtype=x.dtype)
-        _LAYOUT.key, _LAYOUT.buffer = key, out
-    planes = x.reshape(n, c, size)
-    if (size * x.itemsize) % 4096 == 0:
-        staged = np.empty((n, c, size + 16), dtype=x.dtype)
-        staged[..., :size] = planes
-        planes = staged[..., :size]
-    np.copyto(out.reshape(n, size, c), planes.transpose(0, 2, 1))
-    return out
-
-
 def _conv(x, w, b, spatial, stride, padding, dilation, method) -> np.ndarray:
     x, w, b, strides, dilations, pads, single = _prepare(x, w, b, spatial, stride, padding, dilation, method)
     ksize = w.shape[2:]
@@ -527,9 +432,9 @@ def _conv(x, w, b, spatial, stride, padding, dilation, method) -> np.ndarray:
     if method == "naive":
         y = _naive(_pad(x, pads), w, out_shape, strides, dilations)
     elif spatial == 1 and strides == (1,):
-        y = _shift_gemm_1d(_channels_last(x), w, pads[0][0], out_shape[0], dilations[0])
+        y = _shift_gemm_1d(np.ascontiguousarray(x), w, pads[0][0], out_shape[0], dilations[0])
     elif all(s == 1 for s in strides):
-        y = _shift_gemm(_channels_last(_pad(x, pads, reuse=True)), w, out_shape, dilations)  # y never views them
+        y = _shift_gemm(_pad(x, pads, reuse=True), w, out_shape, dilations)  # y never views the reused buffer
     else:
         win = _windows(_pad(x, pads), out_shape, ksize, strides, dilations)
         # contract C and the tap axes: (N, C, *out, *k) . (O, C, *k) -> (N, *out, O)
