@@ -233,8 +233,10 @@ def _windows(xp: np.ndarray, out_shape: tuple[int, ...], ksize, strides, dilatio
 # (O, K C) @ (K C, positions), written straight into the (N, O, positions) output. In this
 # orientation the positions are the long side that a BLAS kernel streams through its packed copy
 # of the small (O, K C) weight matrix, and its speed hardly depends on the block width: measured
-# on OpenBLAS's Haswell, SkylakeX and Sandybridge kernels, float32 and float64, blocks from 192 to
-# 16384 positions run within 10% of one another (benchmarks/conv_vs_pytorch.py prints the sweep).
+# on OpenBLAS's Haswell, SkylakeX and Sandybridge kernels, float32 and float64, the products alone
+# run within 10% of one another for blocks of 192 to 16384 positions; the whole convolution, whose
+# columns are also written and read, is fastest while a block stays in cache (blocks of 4096 and
+# more ran up to a quarter slower; benchmarks/conv_vs_pytorch.py prints the sweep).
 # The other orientation, (positions, K C) @ (K C, O), was 2x slower at narrow blocks on Haswell's
 # kernel, which is why an earlier version timed several widths. So the width is a fixed rule: as
 # many positions as keep one block's columns and output within BLOCK_BYTES, which stays in a
