@@ -12,7 +12,7 @@ By default PyTorch's oneDNN is held to AVX2 and NumPy's OpenBLAS runs its Haswel
 AVX-512 machine runs as an AVX2 laptop does (``--native`` keeps the CPU's own).
 
 Needs Chromium at /usr/bin/chromium (Debian's package) and Playwright from pip.
-Run: .venv/bin/python benchmarks/run_all_in_lab.py [--conditions quiet busy] [notebooks ...]
+Run: .venv/bin/python benchmarks/run_all_in_lab.py [--conditions quiet busy] [--repeat N] [notebooks ...]
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("notebooks", nargs="*", help="file names in notebooks/ (default: every chapter)")
     parser.add_argument("--conditions", nargs="+", choices=("quiet", "busy"), default=["quiet", "busy"])
     parser.add_argument("--native", action="store_true", help="keep the CPU's own oneDNN and OpenBLAS kernels")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per chapter and condition; the median is shown")
     args = parser.parse_args(argv)
     names = args.notebooks or sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not Path(CHROMIUM).exists():
@@ -99,7 +100,7 @@ def main(argv: list[str]) -> int:
         env.update(ONEDNN_MAX_CPU_ISA="AVX2", OPENBLAS_CORETYPE="Haswell")
     print(f"CPU: {cpu_name()}; {'own kernels' if args.native else 'oneDNN at AVX2, OpenBLAS Haswell'}; "
           "JupyterLab in Chromium, Run All Cells from the Run menu, fresh kernel per chapter")  # fmt: skip
-    results: dict[tuple[str, str], float] = {}
+    results: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "notebooks").mkdir()
@@ -123,12 +124,12 @@ def main(argv: list[str]) -> int:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
-                for condition in args.conditions:
+                for condition in [c for _ in range(args.repeat) for c in args.conditions]:
                     busy = start_busy_core() if condition == "busy" else None
                     try:
                         for name in names:
-                            results[name, condition] = run_all(page, port, name)
-                            print(f"  {condition:<5} {name:<32} {results[name, condition]:6.1f} s", flush=True)
+                            results.setdefault((name, condition), []).append(run_all(page, port, name))
+                            print(f"  {condition:<5} {name:<32} {results[name, condition][-1]:6.1f} s", flush=True)
                             page.goto("about:blank")
                             # the kernel of the chapter just run is shut down, so kernels do not pile up
                             subprocess.run(
@@ -142,9 +143,16 @@ def main(argv: list[str]) -> int:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
+    if args.repeat > 1:
+        print(f"\nMedian of {args.repeat} runs (range in brackets)")
     print("\n" + f"{'chapter':<32}" + "".join(f"{c + ' Run All (s)':>20}" for c in args.conditions))
     for name in names:
-        print(f"{name:<32}" + "".join(f"{results[name, c]:>20.1f}" for c in args.conditions))
+        cells = []
+        for c in args.conditions:
+            times = sorted(results[name, c])
+            spread = f" ({times[0]:.1f}-{times[-1]:.1f})" if len(times) > 1 else ""
+            cells.append(f"{times[(len(times) - 1) // 2]:.1f}{spread}")
+        print(f"{name:<32}" + "".join(f"{cell:>20}" for cell in cells))
     return 0
 
 

@@ -9,7 +9,8 @@ on one core for the whole run (as a browser, a video call or a second notebook d
 By default the kernel runs with ``ONEDNN_MAX_CPU_ISA=AVX2`` (PyTorch's oneDNN then uses no
 AVX-512, as on a laptop or an AVX2-only cloud machine); ``--isa ""`` keeps the CPU's own.
 
-Run: .venv/bin/python benchmarks/run_all_times.py [--conditions quiet busy] [notebooks ...]
+Run: .venv/bin/python benchmarks/run_all_times.py [--conditions quiet busy] [--repeat N] [notebooks ...]
+(``--repeat 3``: each chapter three times, in turns; the median run is shown with the range.)
 """
 
 from __future__ import annotations
@@ -106,12 +107,19 @@ def run_all(path: Path, env: dict[str, str]) -> dict[str, float]:
     }
 
 
+def _median_run(values: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median wall time, and the range of the wall times."""
+    ordered = sorted(values, key=lambda r: r["wall"])
+    return {**ordered[(len(ordered) - 1) // 2], "low": ordered[0]["wall"], "high": ordered[-1]["wall"]}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--conditions", nargs="+", choices=("quiet", "busy"), default=["quiet", "busy"])
     parser.add_argument("--cells", type=float, metavar="S", help="also list every cell slower than S seconds")
     parser.add_argument("--isa", default="AVX2", help='ONEDNN_MAX_CPU_ISA for the kernel ("" keeps the CPU\'s own)')
+    parser.add_argument("--repeat", type=int, default=1, help="runs per chapter and condition; the median is shown")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     env = {"PYTHONPATH": str(ROOT)}
@@ -124,30 +132,37 @@ def main(argv: list[str]) -> int:
         f"CPU: {cpu_name()}; ONEDNN_MAX_CPU_ISA={args.isa or '(unset)'}; Python {platform.python_version()}, "
         f"PyTorch {torch.__version__}"
     )
-    results: dict[tuple[str, str], dict[str, float]] = {}
-    for condition in args.conditions:
-        busy = start_busy_core() if condition == "busy" else None
-        try:
-            for path in paths:
-                results[path.stem, condition] = run_all(path, env)
-                r = results[path.stem, condition]
-                print(f"  {condition:<5} {path.stem:<28} {r['wall']:6.1f} s wall, {r['cpu']:6.1f} s CPU", flush=True)
-                if args.cells is not None:
-                    for seconds, index in r["cells"]:
-                        if seconds > args.cells:
-                            print(f"        cell {index:>3}: {seconds:5.1f} s", flush=True)
-        finally:
-            if busy is not None:
-                busy.kill()
-                busy.wait()
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for _ in range(args.repeat):  # the chapters in turn, then again: slow spells of the machine spread out
+        for condition in args.conditions:
+            busy = start_busy_core() if condition == "busy" else None
+            try:
+                for path in paths:
+                    r = run_all(path, env)
+                    runs.setdefault((path.stem, condition), []).append(r)
+                    line = f"  {condition:<5} {path.stem:<28} {r['wall']:6.1f} s wall, {r['cpu']:6.1f} s CPU"
+                    print(line, flush=True)
+                    if args.cells is not None:
+                        for seconds, index in r["cells"]:
+                            if seconds > args.cells:
+                                print(f"        cell {index:>3}: {seconds:5.1f} s", flush=True)
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+    results = {key: _median_run(values) for key, values in runs.items()}
 
+    if args.repeat > 1:
+        print(f"\nMedian of {args.repeat} runs (range of the wall times in brackets)")
     header = f"{'chapter':<28}" + "".join(f"{f'{c} Run All (s)':>18}{f'{c} CPU (s)':>14}" for c in args.conditions)
     print("\n" + header + f"{'slowest cell (s)':>18}")
     for path in paths:
         row = f"{path.stem:<28}"
         for condition in args.conditions:
             r = results[path.stem, condition]
-            row += f"{r['wall']:>18.1f}{r['cpu']:>14.1f}"
+            spread = f" ({r['low']:.1f}-{r['high']:.1f})" if args.repeat > 1 else ""
+            wall = f"{r['wall']:.1f}{spread}"
+            row += f"{wall:>18}{r['cpu']:>14.1f}"
         first = results[path.stem, args.conditions[0]]
         row += f"{first['slowest']:>12.1f} (#{first['slowest_cell']})"
         print(row)
