@@ -253,21 +253,16 @@ _FORCED = threading.local()
 _BLAS: list = []
 
 
-def _blas() -> tuple[str, Any]:
-    """NumPy's BLAS library and kernel (e.g. ``openblas Haswell``) and a threadpoolctl handle on it.
-
-    Found once per process (the kernel cannot change while it runs). Without threadpoolctl the
-    handle is None (NumPy's BLAS then keeps its own thread count).
-    """
+def _blas_pools() -> Any:
+    """A threadpoolctl handle on NumPy's BLAS, found once per process; None without threadpoolctl
+    (NumPy's BLAS then keeps its own thread count)."""
     if not _BLAS:
         try:
             from threadpoolctl import ThreadpoolController
 
-            pools = ThreadpoolController().select(user_api="blas")
-            name = "; ".join(f"{i.get('internal_api')} {i.get('architecture')}" for i in pools.info())
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
         except ImportError:
-            pools, name = None, ""
-        _BLAS.append((name, pools) if name else ("unknown", None))
+            _BLAS.append(None)
     return _BLAS[0]
 
 
@@ -276,7 +271,7 @@ def _one_blas_thread(macs_per_product: int):
     thread count. Smaller products, or a BLAS already on one thread, are left alone (no cost)."""
     if macs_per_product < _THREADED_MACS:
         return nullcontext()
-    pools = _blas()[1]
+    pools = _blas_pools()
     if pools is None or all(lib.num_threads == 1 for lib in pools.lib_controllers):
         return nullcontext()
     return pools.limit(limits=1)
@@ -331,6 +326,23 @@ def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
     return buffer
 
 
+def _block_products(kernel: np.ndarray, out: np.ndarray, total: int, taps: int):
+    """The blocks of both stride-1 paths: yields ``(b, start, stop, columns)`` for every image ``b``
+    and block of positions ``start:stop < total``; once the caller has filled ``columns``
+    (``(taps, C, block)``, the shifted runs one under another), the block is ONE product
+    ``(O, K C) @ (K C, block)`` written straight into ``out[b, :, start:stop]``."""
+    o, inner = kernel.shape
+    block = _block_width(inner, o, out.itemsize, total)
+    scratch = _scratch(inner * (block + block // 2), out.dtype)  # the last block may take a short rest
+    with _one_blas_thread(o * inner * block):
+        for b in range(out.shape[0]):
+            for start, stop in _blocks(block, total):
+                m = stop - start
+                columns = scratch[: inner * m].reshape(taps, inner // taps, m)
+                yield b, start, stop, columns
+                np.matmul(kernel, columns.reshape(inner, m), out=out[b, :, start:stop])
+
+
 def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], dilations) -> np.ndarray:
     """Stride-1 2D convolution as one GEMM per block of output positions.
 
@@ -350,19 +362,11 @@ def _shift_gemm(xp: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], dilat
     taps = list(np.ndindex(*w.shape[2:]))
     offsets = [p * dilations[0] * pitch + q * dilations[1] for p, q in taps]
     kernel = _taps_inner(w)
-    o, inner = kernel.shape
-    out = np.empty((n, o, height * pitch), dtype=xp.dtype)
-    block = _block_width(inner, o, xp.itemsize, band_len)
-    scratch = _scratch(inner * (block + block // 2), xp.dtype)  # the last block may take a short rest
-    with _one_blas_thread(o * inner * block):
-        for b in range(n):
-            for start, stop in _blocks(block, band_len):
-                m = stop - start
-                columns = scratch[: inner * m].reshape(len(taps), c, m)
-                for t, offset in enumerate(offsets):
-                    columns[t] = flat[b, :, start + offset : stop + offset]
-                np.matmul(kernel, columns.reshape(inner, m), out=out[b, :, start:stop])
-    return out.reshape(n, o, height, pitch)[..., :width]
+    out = np.empty((n, kernel.shape[0], height * pitch), dtype=xp.dtype)
+    for b, start, stop, columns in _block_products(kernel, out, band_len, len(taps)):
+        for t, offset in enumerate(offsets):
+            columns[t] = flat[b, :, start + offset : stop + offset]
+    return out.reshape(n, -1, height, pitch)[..., :width]
 
 
 def _shift_gemm_1d(x: np.ndarray, w: np.ndarray, left: int, length: int, dilation: int) -> np.ndarray:
@@ -374,28 +378,20 @@ def _shift_gemm_1d(x: np.ndarray, w: np.ndarray, left: int, length: int, dilatio
     2D. The zeros are multiplied, not skipped: ``0 * inf`` is NaN, so a non-finite weight on padding
     gives what PyTorch gives.
     """
-    n, c, samples = x.shape
+    n, _, samples = x.shape
     k = w.shape[2]
     kernel = _taps_inner(w)
-    o, inner = kernel.shape
     shifts = [t * dilation - left for t in range(k)]
-    out = np.empty((n, o, length), dtype=x.dtype)
-    block = _block_width(inner, o, x.itemsize, length)
-    scratch = _scratch(inner * (block + block // 2), x.dtype)  # the last block may take a short rest
-    with _one_blas_thread(o * inner * block):
-        for b in range(n):
-            for start, stop in _blocks(block, length):
-                m = stop - start
-                columns = scratch[: inner * m].reshape(k, c, m)
-                for t, shift in enumerate(shifts):
-                    lo, hi = min(max(start, -shift), stop), max(min(stop, samples - shift), start)
-                    if lo >= hi:
-                        columns[t] = 0
-                        continue
-                    columns[t, :, : lo - start] = 0
-                    columns[t, :, hi - start :] = 0
-                    columns[t, :, lo - start : hi - start] = x[b, :, lo + shift : hi + shift]
-                np.matmul(kernel, columns.reshape(inner, m), out=out[b, :, start:stop])
+    out = np.empty((n, kernel.shape[0], length), dtype=x.dtype)
+    for b, start, stop, columns in _block_products(kernel, out, length, k):
+        for t, shift in enumerate(shifts):
+            lo, hi = min(max(start, -shift), stop), max(min(stop, samples - shift), start)
+            if lo >= hi:
+                columns[t] = 0
+                continue
+            columns[t, :, : lo - start] = 0
+            columns[t, :, hi - start :] = 0
+            columns[t, :, lo - start : hi - start] = x[b, :, lo + shift : hi + shift]
     return out
 
 
