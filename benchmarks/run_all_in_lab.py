@@ -18,11 +18,9 @@ Run: .venv/bin/python benchmarks/run_all_in_lab.py [--conditions quiet busy] [--
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,35 +29,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tools"))
 
+from lab_server import lab_server  # noqa: E402
 from run_all_times import cpu_name, start_busy_core  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_lab(folder: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=",
-         "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--allow-root",
-         f"--ServerApp.root_dir={folder}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
-            return server, port
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("JupyterLab did not start") from None
-            time.sleep(0.5)
+def shut_down_kernels(port: int) -> None:
+    """End every kernel of the server, so that the chapters run do not pile up."""
+    base = f"http://127.0.0.1:{port}/api/kernels"
+    for kernel in json.load(urllib.request.urlopen(base, timeout=30)):
+        urllib.request.urlopen(urllib.request.Request(f"{base}/{kernel['id']}", method="DELETE"), timeout=30)
 
 
 def run_all(page, port: int, name: str) -> float:
@@ -112,37 +94,22 @@ def main(argv: list[str]) -> int:
         for entry in ROOT.iterdir():
             if entry.name not in ("notebooks", ".git", ".venv") and not (folder / entry.name).exists():
                 (folder / entry.name).symlink_to(entry)
-        home = folder / ".jupyter-home"
-        env.update(
-            JUPYTER_CONFIG_DIR=str(home / "config"),
-            JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-            JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        )
-        server, port = start_lab(folder, env)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                for condition in [c for _ in range(args.repeat) for c in args.conditions]:
-                    busy = start_busy_core() if condition == "busy" else None
-                    try:
-                        for name in names:
-                            results.setdefault((name, condition), []).append(run_all(page, port, name))
-                            print(f"  {condition:<5} {name:<32} {results[name, condition][-1]:6.1f} s", flush=True)
-                            page.goto("about:blank")
-                            # the kernel of the chapter just run is shut down, so kernels do not pile up
-                            subprocess.run(
-                                [sys.executable, "-c", _SHUTDOWN.format(port=port)], env=env, check=False, timeout=60
-                            )
-                    finally:
-                        if busy is not None:
-                            busy.kill()
-                            busy.wait()
-                browser.close()
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+        with lab_server(folder, folder / ".jupyter-home", env) as port, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            for condition in [c for _ in range(args.repeat) for c in args.conditions]:
+                busy = start_busy_core() if condition == "busy" else None
+                try:
+                    for name in names:
+                        results.setdefault((name, condition), []).append(run_all(page, port, name))
+                        print(f"  {condition:<5} {name:<32} {results[name, condition][-1]:6.1f} s", flush=True)
+                        page.goto("about:blank")
+                        shut_down_kernels(port)
+                finally:
+                    if busy is not None:
+                        busy.kill()
+                        busy.wait()
+            browser.close()
     if args.repeat > 1:
         print(f"\nMedian of {args.repeat} runs (range in brackets)")
     print("\n" + f"{'chapter':<32}" + "".join(f"{c + ' Run All (s)':>20}" for c in args.conditions))
@@ -154,14 +121,6 @@ def main(argv: list[str]) -> int:
             cells.append(f"{times[(len(times) - 1) // 2]:.1f}{spread}")
         print(f"{name:<32}" + "".join(f"{cell:>20}" for cell in cells))
     return 0
-
-
-_SHUTDOWN = """
-import json, urllib.request
-base = "http://127.0.0.1:{port}/api"
-for kernel in json.load(urllib.request.urlopen(base + "/kernels")):
-    urllib.request.urlopen(urllib.request.Request(base + "/kernels/" + kernel["id"], method="DELETE"))
-"""
 
 
 if __name__ == "__main__":

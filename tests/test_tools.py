@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("refresh_tool", ROOT / "tools" / "refresh.py")
 refresh_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(refresh_tool)
+_lab_spec = importlib.util.spec_from_file_location("lab_server", ROOT / "tools" / "lab_server.py")
+lab_server = importlib.util.module_from_spec(_lab_spec)
+_lab_spec.loader.exec_module(lab_server)
 
 
 def _refresh(path, *args):
@@ -135,47 +138,15 @@ def test_refresh_stores_what_jupyterlab_writes_back(tmp_path):
     assert not re.search(r"[:\[,] ?-?\d+\.0[,\]}\s]", widget_state), "integral floats are written as integers"
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_jupyterlab_opens_a_refreshed_notebook_unmodified(tmp_path, browser):
     """The real check behind the metadata test: JupyterLab opens the notebook, starts its kernel,
     shows no "modified" dot, and saving it writes the very same bytes."""
-    import urllib.request
-
     path = tmp_path / "lab" / "opened.ipynb"
     path.parent.mkdir()
     _widgets_notebook(path)
     assert _refresh(path).returncode == 0
     stored = path.read_bytes()
-    port, home = _free_port(), tmp_path / "jupyter"
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=",
-         "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--allow-root",
-         f"--ServerApp.root_dir={path.parent}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(0.5)
+    with lab_server.lab_server(path.parent, tmp_path / "jupyter") as port:
         page = browser.new_page()
         try:
             page.goto(f"http://127.0.0.1:{port}/lab/tree/{path.name}?reset")
@@ -186,9 +157,6 @@ def test_jupyterlab_opens_a_refreshed_notebook_unmodified(tmp_path, browser):
             page.wait_for_timeout(3000)
         finally:
             page.close()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
     assert dirty == 0, "JupyterLab marked the untouched notebook modified"
     assert path.read_bytes() == stored, "JupyterLab's save changed the notebook"
 
